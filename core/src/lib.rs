@@ -1,0 +1,11 @@
+//! Updraft's core: the domain model (ids, states, the serialized DAG), the one
+//! typed configuration, and every SQL statement (`store`). It depends on no
+//! web, Python or Kafka crate; every other crate depends on it.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod model;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -1,0 +1,161 @@
+//! A typed view of the serialized DAG (docs/serialized-dag.md). The JSON is
+//! stored verbatim; Rust code reads the parts it needs through these types.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::DagId;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SerializedDag {
+    pub dag_id: DagId,
+    pub fileloc: String,
+    pub description: Option<String>,
+    pub dag_display_name: Option<String>,
+    pub schedule: Schedule,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub catchup: Option<bool>,
+    pub max_active_runs: Option<i32>,
+    pub max_active_tasks: Option<i32>,
+    #[serde(default)]
+    pub max_consecutive_failed_dag_runs: Option<i32>,
+    pub is_paused_upon_creation: Option<bool>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub dialect: Option<String>,
+    pub tasks: Vec<SerializedTask>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SerializedTask {
+    pub task_id: String,
+    pub task_type: String,
+    pub operator_kind: String,
+    #[serde(default)]
+    pub upstream_task_ids: Vec<String>,
+    #[serde(default)]
+    pub downstream_task_ids: Vec<String>,
+    pub trigger_rule: String,
+    #[serde(default)]
+    pub max_active_tis_per_dag: Option<i64>,
+    #[serde(default)]
+    pub max_active_tis_per_dagrun: Option<i64>,
+}
+
+/// When a DAG runs (`schedule` in the serialized DAG).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Schedule {
+    None,
+    Once,
+    Continuous,
+    Cron {
+        expr: String,
+        preset: Option<String>,
+        timezone: Option<String>,
+        timetable: Option<String>,
+    },
+    Delta {
+        seconds: f64,
+        timetable: Option<String>,
+    },
+    Relativedelta {
+        value: Value,
+    },
+    Assets {
+        condition: Value,
+    },
+    Timetable {
+        class: String,
+        description: Option<String>,
+        args: Option<Value>,
+    },
+    AssetOrTime {
+        condition: Value,
+        timetable: Box<Schedule>,
+    },
+    /// Neither `schedule` nor `schedule_interval` was given: daily in 2.x,
+    /// none in 3.x (decided by the scheduler).
+    Default,
+}
+
+impl Schedule {
+    /// What the DAG list shows, in Airflow's words.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::None => "None".into(),
+            Self::Once => "@once".into(),
+            Self::Continuous => "@continuous".into(),
+            Self::Cron { expr, preset, .. } => preset.clone().unwrap_or_else(|| expr.clone()),
+            Self::Delta { seconds, .. } => python_timedelta_str(*seconds),
+            Self::Relativedelta { value } => format!("relativedelta({value})"),
+            Self::Assets { .. } => "Asset".into(),
+            Self::Timetable {
+                class, description, ..
+            } => description.clone().unwrap_or_else(|| class.clone()),
+            Self::AssetOrTime { timetable, .. } => format!("Asset or {}", timetable.summary()),
+            Self::Default => "Default".into(),
+        }
+    }
+}
+
+/// `str(timedelta)` as Python prints it: `1 day, 0:00:00`, `0:05:00`.
+fn python_timedelta_str(seconds: f64) -> String {
+    let total = seconds.floor() as i64;
+    let micros = ((seconds - seconds.floor()) * 1e6).round() as i64;
+    let days = total.div_euclid(86_400);
+    let rest = total.rem_euclid(86_400);
+    let (h, m, s) = (rest / 3600, (rest % 3600) / 60, rest % 60);
+    let mut out = String::new();
+    if days != 0 {
+        let plural = if days.abs() == 1 { "" } else { "s" };
+        out.push_str(&format!("{days} day{plural}, "));
+    }
+    out.push_str(&format!("{h}:{m:02}:{s:02}"));
+    if micros != 0 {
+        out.push_str(&format!(".{micros:06}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_read_like_airflow() {
+        assert_eq!(Schedule::None.summary(), "None");
+        let daily = Schedule::Cron {
+            expr: "0 0 * * *".into(),
+            preset: Some("@daily".into()),
+            timezone: None,
+            timetable: None,
+        };
+        assert_eq!(daily.summary(), "@daily");
+        let delta = |s| Schedule::Delta {
+            seconds: s,
+            timetable: None,
+        };
+        assert_eq!(delta(86_400.0).summary(), "1 day, 0:00:00");
+        assert_eq!(delta(300.0).summary(), "0:05:00");
+        assert_eq!(
+            delta(2.0 * 86_400.0 + 90.5).summary(),
+            "2 days, 0:01:30.500000"
+        );
+    }
+
+    #[test]
+    fn schedule_reads_the_contract_shapes() {
+        let s: Schedule = serde_json::from_str(
+            r#"{"type":"cron","expr":"*/5 * * * *","preset":null,"timezone":"UTC","timetable":"trigger"}"#,
+        )
+        .expect("cron");
+        assert_eq!(s.summary(), "*/5 * * * *");
+        let s: Schedule = serde_json::from_str(r#"{"type":"default"}"#).expect("default");
+        assert_eq!(s, Schedule::Default);
+        assert!(serde_json::from_str::<Schedule>(r#"{"type":"hourly-ish"}"#).is_err());
+    }
+}

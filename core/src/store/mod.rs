@@ -1,0 +1,9 @@
+//! Every SQL statement of Updraft, one module per table group. Functions take
+//! `&mut PgConnection` (pass `&mut *tx`) so the caller decides where a
+//! transaction begins and ends; reads that need no transaction take the pool.
+
+pub mod dag_files;
+pub mod dags;
+pub mod import_errors;
+
+pub use sqlx::{PgConnection, PgPool};

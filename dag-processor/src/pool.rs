@@ -1,0 +1,193 @@
+//! A pool of parse servers: child processes (`updraft __parse-server`) that
+//! each answer one JSON line per requested file. A server that dies or stops
+//! answering is replaced; the file it was parsing gets an import error, and
+//! no other file is affected.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{Mutex, mpsc};
+use updraft_core::model::{ParseErrorKind, ParseResult};
+
+/// How to start one parse server.
+#[derive(Debug, Clone)]
+pub struct ParseServerCommand {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+/// Limits sent with every request.
+#[derive(Debug, Clone)]
+pub struct ParseLimits {
+    pub dags_folder: PathBuf,
+    pub timeout_secs: f64,
+    pub max_output_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct Request<'a> {
+    path: &'a Path,
+    dags_folder: &'a Path,
+    timeout: f64,
+    max_output: u64,
+}
+
+/// Extra time the host waits beyond the per-file timeout before it decides
+/// the server itself (not the file) is stuck.
+const SERVER_GRACE: Duration = Duration::from_secs(15);
+
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Server {
+    fn spawn(command: &ParseServerCommand) -> std::io::Result<Self> {
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdin"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        Ok(Self {
+            child,
+            stdin,
+            stdout: BufReader::with_capacity(1 << 20, stdout).lines(),
+        })
+    }
+
+    /// One round trip; `Err` means the server is unusable.
+    async fn parse(&mut self, path: &Path, limits: &ParseLimits) -> Result<ParseResult, String> {
+        let mut line = serde_json::to_string(&Request {
+            path,
+            dags_folder: &limits.dags_folder,
+            timeout: limits.timeout_secs,
+            max_output: limits.max_output_bytes,
+        })
+        .map_err(|e| e.to_string())?;
+        line.push('\n');
+        self.stdin
+            .write_all(line.as_bytes())
+            .await
+            .map_err(|e| format!("writing to the parse server: {e}"))?;
+        let deadline = Duration::from_secs_f64(limits.timeout_secs) + SERVER_GRACE;
+        match tokio::time::timeout(deadline, self.stdout.next_line()).await {
+            Err(_) => Err(format!(
+                "the parse server gave no answer within {}s",
+                deadline.as_secs()
+            )),
+            Ok(Err(e)) => Err(format!("reading from the parse server: {e}")),
+            Ok(Ok(None)) => Err(match self.child.try_wait() {
+                Ok(Some(status)) => format!("the parse server exited ({status})"),
+                _ => "the parse server closed its output".to_owned(),
+            }),
+            Ok(Ok(Some(answer))) => serde_json::from_str(&answer)
+                .map_err(|e| format!("unreadable answer from the parse server: {e}")),
+        }
+    }
+}
+
+/// N parse servers fed from one queue.
+#[derive(Debug, Clone)]
+pub struct ParsePool {
+    command: ParseServerCommand,
+    size: usize,
+}
+
+impl ParsePool {
+    pub fn new(command: ParseServerCommand, size: usize) -> Self {
+        Self {
+            command,
+            size: size.max(1),
+        }
+    }
+
+    /// Parses `files`, sending each (file, result) to `results` as soon as it
+    /// is known. Returns once every file has an answer.
+    pub async fn parse_all(
+        &self,
+        files: Vec<PathBuf>,
+        limits: ParseLimits,
+        results: mpsc::Sender<(PathBuf, ParseResult)>,
+    ) {
+        let workers = self.size.min(files.len());
+        let queue = Arc::new(Mutex::new(files.into_iter()));
+        let limits = Arc::new(limits);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let queue = Arc::clone(&queue);
+            let limits = Arc::clone(&limits);
+            let results = results.clone();
+            let command = self.command.clone();
+            handles.push(tokio::spawn(async move {
+                let mut server: Option<Server> = None;
+                loop {
+                    let next = queue.lock().await.next();
+                    let Some(path) = next else { break };
+                    let result = parse_one(&command, &mut server, &path, &limits).await;
+                    if results.send((path, result)).await.is_err() {
+                        break;
+                    }
+                }
+                if let Some(mut s) = server {
+                    drop(s.stdin);
+                    let _ = tokio::time::timeout(Duration::from_secs(5), s.child.wait()).await;
+                }
+            }));
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+}
+
+async fn parse_one(
+    command: &ParseServerCommand,
+    server: &mut Option<Server>,
+    path: &Path,
+    limits: &ParseLimits,
+) -> ParseResult {
+    let shown = path.to_string_lossy();
+    if server.is_none() {
+        match Server::spawn(command) {
+            Ok(s) => *server = Some(s),
+            Err(e) => {
+                return ParseResult::failed(
+                    &shown,
+                    ParseErrorKind::Processor,
+                    format!(
+                        "could not start a parse server ({}): {e}",
+                        command.program.display()
+                    ),
+                );
+            }
+        }
+    }
+    let Some(s) = server.as_mut() else {
+        return ParseResult::failed(&shown, ParseErrorKind::Processor, "no parse server");
+    };
+    match s.parse(path, limits).await {
+        Ok(result) => result,
+        Err(message) => {
+            tracing::warn!(file = %shown, %message, "replacing parse server");
+            *server = None; // dropped: killed (kill_on_drop)
+            ParseResult::failed(&shown, ParseErrorKind::Processor, message)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Subcommands in Airflow's CLI shape (`updraft dags list`, `updraft db migrate`…).
+
+pub mod dags;
+pub mod db;
+pub mod parse_server;
+pub mod standalone;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "updraft",
+    version,
+    about = "An Airflow-compatible DAG scheduler"
+)]
+pub struct Cli {
+    /// Log what the components do (RUST_LOG overrides).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Database administration.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Inspect and manage DAGs.
+    #[command(subcommand)]
+    Dags(dags::DagsCommand),
+    /// Watch the dags folder and keep serialized DAGs up to date.
+    DagProcessor,
+    /// Everything in one process, with an embedded database when none is configured.
+    Standalone,
+    /// The parse server child (started by the DAG processor; not for users).
+    #[command(name = "__parse-server", hide = true)]
+    ParseServer(parse_server::ParseServerArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = updraft_core::config::Settings::load()?;
+    match cli.command {
+        Command::Db(cmd) => db::run(cmd, &settings).await,
+        Command::Dags(cmd) => dags::run(cmd, &settings).await,
+        Command::DagProcessor => standalone::dag_processor(&settings).await,
+        Command::Standalone => standalone::run(settings).await,
+        Command::ParseServer(_) => unreachable_parse_server(),
+    }
+}
+
+fn unreachable_parse_server() -> anyhow::Result<ExitCode> {
+    anyhow::bail!("__parse-server runs before the async runtime starts")
+}
