@@ -192,7 +192,7 @@ impl Settings {
             )));
         }
         let p = &self.dag_processor;
-        if !(p.parse_timeout_secs > 0.0) {
+        if !(p.parse_timeout_secs.is_finite() && p.parse_timeout_secs > 0.0) {
             return Err(Error::Config(
                 "dag_processor.parse_timeout must be a positive number of seconds".into(),
             ));
@@ -202,7 +202,7 @@ impl Settings {
                 "dag_processor.parsing_processes must be at least 1".into(),
             ));
         }
-        if !(p.refresh_interval_secs > 0.0) {
+        if !(p.refresh_interval_secs.is_finite() && p.refresh_interval_secs > 0.0) {
             return Err(Error::Config(
                 "dag_processor.refresh_interval must be positive".into(),
             ));

@@ -191,3 +191,89 @@ async fn parse_one(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> ParseServerCommand {
+        ParseServerCommand {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+        }
+    }
+
+    fn limits() -> ParseLimits {
+        ParseLimits {
+            dags_folder: "/nowhere".into(),
+            timeout_secs: 0.2,
+            max_output_bytes: 1024,
+        }
+    }
+
+    async fn run(pool: &ParsePool, files: &[&str]) -> Vec<(PathBuf, ParseResult)> {
+        let (tx, mut rx) = mpsc::channel(16);
+        pool.parse_all(files.iter().map(PathBuf::from).collect(), limits(), tx)
+            .await;
+        let mut out = Vec::new();
+        while let Ok(r) = rx.try_recv() {
+            out.push(r);
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    // Invariant: a server that dies mid-request costs that file only; the
+    // next file is served by a fresh server.
+    #[tokio::test]
+    async fn a_dead_server_fails_one_file_and_is_replaced() {
+        // Answers the first request of each life with a valid result, then dies
+        // on the second.
+        let script =
+            r#"read l; echo '{"path":"x","ok":true,"dags":[],"error":null}'; read l; exit 7"#;
+        let pool = ParsePool::new(sh(script), 1);
+        let results = run(&pool, &["a.py", "b.py", "c.py"]).await;
+        assert_eq!(results.len(), 3);
+        assert!(results[0].1.ok, "first file served");
+        let err = results[1].1.error.as_ref().expect("second file fails");
+        assert_eq!(err.kind, ParseErrorKind::Processor);
+        assert!(
+            err.message.contains("exited") || err.message.contains("closed"),
+            "{}",
+            err.message
+        );
+        assert!(results[2].1.ok, "a fresh server serves the third file");
+    }
+
+    // Invariant: a server that stops answering is given up on after the
+    // file's timeout plus a grace period, not waited on forever.
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_server_times_out() {
+        let pool = ParsePool::new(sh("sleep 1000"), 1);
+        let results = run(&pool, &["a.py"]).await;
+        let err = results[0].1.error.as_ref().expect("fails");
+        assert_eq!(err.kind, ParseErrorKind::Processor);
+        assert!(err.message.contains("no answer"), "{}", err.message);
+    }
+
+    // Invariant: a program that cannot start is reported per file, clearly.
+    #[tokio::test]
+    async fn a_missing_server_binary_is_reported() {
+        let pool = ParsePool::new(
+            ParseServerCommand {
+                program: "/nonexistent/updraft".into(),
+                args: vec![],
+            },
+            2,
+        );
+        let results = run(&pool, &["a.py", "b.py"]).await;
+        for (_, r) in results {
+            let err = r.error.expect("error");
+            assert!(
+                err.message.contains("/nonexistent/updraft"),
+                "{}",
+                err.message
+            );
+        }
+    }
+}
