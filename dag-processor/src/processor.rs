@@ -59,7 +59,11 @@ pub enum Mode {
 }
 
 impl DagProcessor {
-    pub fn new(db: PgPool, options: ProcessorOptions) -> Self {
+    pub fn new(db: PgPool, mut options: ProcessorOptions) -> Self {
+        // Filelocs are stored absolute and canonical, as Airflow shows them.
+        if let Ok(canonical) = std::fs::canonicalize(&options.dags_folder) {
+            options.dags_folder = canonical;
+        }
         let pool = ParsePool::new(options.server.clone(), options.parsing_processes);
         Self { db, options, pool }
     }

@@ -105,7 +105,7 @@ bad_file!(
     "huge_stdout.py",
     "too_much_output",
     None,
-    "output"
+    "stdout"
 );
 bad_file!(cycle, "cycle.py", "cycle", None, "cycle");
 bad_file!(
