@@ -43,7 +43,7 @@ pub async fn persist_batch(
     let mut tx = pool.begin().await?;
     dags::lock_for_versioning(&mut tx).await?;
 
-    let mut parsed: Vec<(ParsedFile, Vec<(SerializedDag, serde_json::Value)>)> = Vec::new();
+    let mut parsed: Parsed = Vec::new();
     let mut failed: Vec<(ParsedFile, ParseError)> = Vec::new();
     for file in batch {
         match typed_dags(&file.result) {
@@ -56,33 +56,34 @@ pub async fn persist_batch(
 
     let mut upserts = Vec::new();
     let mut sources = Vec::new();
-    for (file, dags) in &parsed {
-        let source_hash = file.content_hash.clone();
-        sources.push(DagSource {
-            source_hash: source_hash.clone(),
-            fileloc: file.fileloc.clone(),
-            source_code: file.source.clone(),
-        });
+    let mut ok_files = Vec::new();
+    let mut records = Vec::new();
+    for (mut file, dags) in parsed {
+        records.push(record(&file, dags.len()));
+        let warnings = std::mem::take(&mut file.result.warnings);
         for (dag, data) in dags {
             upserts.push(DagUpsert {
-                dag_hash: hex::encode(Sha256::digest(data.to_string().as_bytes())),
-                warnings: file
-                    .result
-                    .warnings
+                dag_hash: hex::encode(Sha256::digest(data.as_bytes())),
+                warnings: warnings
                     .iter()
                     .filter(|w| w.dag_id == dag.dag_id.as_str())
                     .cloned()
                     .collect(),
-                dag: dag.clone(),
-                data: data.clone(),
+                dag,
+                data,
                 relative_fileloc: file.relative.clone(),
-                source_hash: source_hash.clone(),
+                source_hash: file.content_hash.clone(),
             });
         }
+        ok_files.push(file.fileloc.clone());
+        sources.push(DagSource {
+            source_hash: file.content_hash,
+            fileloc: file.fileloc,
+            source_code: file.source,
+        });
     }
     let stored = dags::store_parsed(&mut tx, &upserts, &sources, paused_at_creation).await?;
 
-    let ok_files: Vec<String> = parsed.iter().map(|(f, _)| f.fileloc.clone()).collect();
     let keep: Vec<String> = upserts.iter().map(|u| u.dag.dag_id.to_string()).collect();
     let deactivated = dags::deactivate_missing(&mut tx, &ok_files, &keep).await?;
     import_errors::clear(&mut tx, &ok_files).await?;
@@ -92,11 +93,7 @@ pub async fn persist_batch(
         .collect();
     import_errors::upsert_many(&mut tx, &errors).await?;
 
-    let records: Vec<DagFileRecord> = parsed
-        .iter()
-        .map(|(f, d)| record(f, d.len()))
-        .chain(failed.iter().map(|(f, _)| record(f, 0)))
-        .collect();
+    records.extend(failed.iter().map(|(f, _)| record(f, 0)));
     dag_files::upsert_many(&mut tx, &records).await?;
     tx.commit().await?;
     Ok(BatchOutcome {
@@ -133,7 +130,7 @@ fn record(file: &ParsedFile, dag_count: usize) -> DagFileRecord {
 }
 
 /// The DAGs of a successful parse, typed; any failure is the file's error.
-fn typed_dags(result: &ParseResult) -> Result<Vec<(SerializedDag, serde_json::Value)>, ParseError> {
+fn typed_dags(result: &ParseResult) -> Result<Vec<(SerializedDag, String)>, ParseError> {
     if !result.ok {
         return Err(result.error.clone().unwrap_or(ParseError {
             kind: ParseErrorKind::Processor,
@@ -146,8 +143,8 @@ fn typed_dags(result: &ParseResult) -> Result<Vec<(SerializedDag, serde_json::Va
         .dags
         .iter()
         .map(|raw| {
-            serde_json::from_value::<SerializedDag>(raw.clone())
-                .map(|d| (d, raw.clone()))
+            serde_json::from_str::<SerializedDag>(raw.get())
+                .map(|d| (d, raw.get().to_owned()))
                 .map_err(|e| ParseError {
                     kind: ParseErrorKind::InvalidDag,
                     message: format!("the parse child produced a DAG Updraft cannot read: {e}"),
@@ -158,7 +155,7 @@ fn typed_dags(result: &ParseResult) -> Result<Vec<(SerializedDag, serde_json::Va
         .collect()
 }
 
-type Parsed = Vec<(ParsedFile, Vec<(SerializedDag, serde_json::Value)>)>;
+type Parsed = Vec<(ParsedFile, Vec<(SerializedDag, String)>)>;
 
 /// A DAG id may live in one file only (Airflow: "DAG id also found in …").
 /// The first file to claim an id keeps it; a later file defining the same id

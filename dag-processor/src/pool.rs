@@ -3,6 +3,7 @@
 //! answering is replaced; the file it was parsing gets an import error, and
 //! no other file is affected.
 
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -42,10 +43,16 @@ struct Request<'a> {
 /// the server itself (not the file) is stuck.
 const SERVER_GRACE: Duration = Duration::from_secs(15);
 
+/// Requests written ahead per server, so it can batch them (twice the parse
+/// server's BATCH); small enough never to fill the stdin pipe (~200 bytes each).
+const IN_FLIGHT: usize = 128;
+
 struct Server {
     child: Child,
     stdin: ChildStdin,
     stdout: Lines<BufReader<ChildStdout>>,
+    /// Requests sent and not yet answered, in order (the server answers in order).
+    in_flight: VecDeque<PathBuf>,
 }
 
 impl Server {
@@ -69,11 +76,11 @@ impl Server {
             child,
             stdin,
             stdout: BufReader::with_capacity(1 << 20, stdout).lines(),
+            in_flight: VecDeque::new(),
         })
     }
 
-    /// One round trip; `Err` means the server is unusable.
-    async fn parse(&mut self, path: &Path, limits: &ParseLimits) -> Result<ParseResult, String> {
+    async fn send(&mut self, path: &Path, limits: &ParseLimits) -> Result<(), String> {
         let mut line = serde_json::to_string(&Request {
             path,
             dags_folder: &limits.dags_folder,
@@ -86,6 +93,14 @@ impl Server {
             .write_all(line.as_bytes())
             .await
             .map_err(|e| format!("writing to the parse server: {e}"))?;
+        self.in_flight.push_back(path.to_owned());
+        Ok(())
+    }
+
+    /// The answer to the oldest request; `Err` means the server is unusable.
+    /// Answers come at most one file's timeout apart, so the wait is bounded
+    /// by that plus a grace period.
+    async fn answer(&mut self, limits: &ParseLimits) -> Result<ParseResult, String> {
         let deadline = Duration::from_secs_f64(limits.timeout_secs) + SERVER_GRACE;
         match tokio::time::timeout(deadline, self.stdout.next_line()).await {
             Err(_) => Err(format!(
@@ -110,6 +125,8 @@ pub struct ParsePool {
     size: usize,
 }
 
+type Queue = Arc<Mutex<VecDeque<PathBuf>>>;
+
 impl ParsePool {
     pub fn new(command: ParseServerCommand, size: usize) -> Self {
         Self {
@@ -127,20 +144,18 @@ impl ParsePool {
         results: mpsc::Sender<(PathBuf, ParseResult)>,
     ) {
         let workers = self.size.min(files.len());
-        let queue = Arc::new(Mutex::new(files.into_iter()));
+        let queue: Queue = Arc::new(Mutex::new(files.into_iter().collect()));
         let limits = Arc::new(limits);
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let queue = Arc::clone(&queue);
-            let limits = Arc::clone(&limits);
-            let results = results.clone();
+            let (queue, limits, results) =
+                (Arc::clone(&queue), Arc::clone(&limits), results.clone());
             let command = self.command.clone();
             handles.push(tokio::spawn(async move {
                 let mut server: Option<Server> = None;
-                loop {
-                    let next = queue.lock().await.next();
-                    let Some(path) = next else { break };
-                    let result = parse_one(&command, &mut server, &path, &limits).await;
+                while let Some((path, result)) =
+                    next_result(&command, &mut server, &queue, &limits).await
+                {
                     if results.send((path, result)).await.is_err() {
                         break;
                     }
@@ -157,39 +172,105 @@ impl ParsePool {
     }
 }
 
-async fn parse_one(
+/// Keeps the server's pipeline full from the queue and returns the next
+/// answer; `None` when the queue is drained and nothing is in flight.
+async fn next_result(
     command: &ParseServerCommand,
     server: &mut Option<Server>,
+    queue: &Queue,
+    limits: &ParseLimits,
+) -> Option<(PathBuf, ParseResult)> {
+    loop {
+        let in_flight = server.as_ref().map_or(0, |s| s.in_flight.len());
+        if in_flight < IN_FLIGHT {
+            let next = queue.lock().await.pop_front();
+            if let Some(path) = next {
+                if let Err(failed) = send(command, server, queue, &path, limits).await {
+                    return Some(failed);
+                }
+                continue;
+            }
+        }
+        let s = server.as_mut()?;
+        let head = s.in_flight.front()?.clone();
+        return Some(match s.answer(limits).await {
+            Ok(result) => {
+                s.in_flight.pop_front();
+                (head, result)
+            }
+            Err(message) => {
+                let failed = fail_server(server, queue, message).await;
+                (head, failed)
+            }
+        });
+    }
+}
+
+/// Sends one request, starting a server if there is none. On failure the
+/// returned (file, result) is the answer to report now.
+async fn send(
+    command: &ParseServerCommand,
+    server: &mut Option<Server>,
+    queue: &Queue,
     path: &Path,
     limits: &ParseLimits,
-) -> ParseResult {
+) -> Result<(), (PathBuf, ParseResult)> {
     let shown = path.to_string_lossy();
     if server.is_none() {
         match Server::spawn(command) {
             Ok(s) => *server = Some(s),
             Err(e) => {
-                return ParseResult::failed(
-                    &shown,
-                    ParseErrorKind::Processor,
-                    format!(
-                        "could not start a parse server ({}): {e}",
-                        command.program.display()
-                    ),
+                let message = format!(
+                    "could not start a parse server ({}): {e}",
+                    command.program.display()
                 );
+                return Err((
+                    path.to_owned(),
+                    ParseResult::failed(&shown, ParseErrorKind::Processor, message),
+                ));
             }
         }
     }
     let Some(s) = server.as_mut() else {
-        return ParseResult::failed(&shown, ParseErrorKind::Processor, "no parse server");
+        return Err((
+            path.to_owned(),
+            ParseResult::failed(&shown, ParseErrorKind::Processor, "no parse server"),
+        ));
     };
-    match s.parse(path, limits).await {
-        Ok(result) => result,
-        Err(message) => {
-            tracing::warn!(file = %shown, %message, "replacing parse server");
-            *server = None; // dropped: killed (kill_on_drop)
-            ParseResult::failed(&shown, ParseErrorKind::Processor, message)
-        }
+    match s.send(path, limits).await {
+        Ok(()) => Ok(()),
+        Err(message) => match s.in_flight.front().cloned() {
+            // The server died while busy: blame the file it was parsing; this
+            // one goes back to the queue with the rest.
+            Some(head) => {
+                s.in_flight.push_back(path.to_owned());
+                Err((head, fail_server(server, queue, message).await))
+            }
+            None => {
+                *server = None;
+                Err((
+                    path.to_owned(),
+                    ParseResult::failed(&shown, ParseErrorKind::Processor, message),
+                ))
+            }
+        },
     }
+}
+
+/// Drops a broken server: its oldest request gets `message` as its error (it
+/// was being parsed when the server broke), the others go back to the front
+/// of the queue for a fresh server.
+async fn fail_server(server: &mut Option<Server>, queue: &Queue, message: String) -> ParseResult {
+    let Some(mut s) = server.take() else {
+        return ParseResult::failed("", ParseErrorKind::Processor, message);
+    };
+    let head = s.in_flight.pop_front().unwrap_or_default();
+    tracing::warn!(file = %head.display(), %message, "replacing parse server");
+    let mut q = queue.lock().await;
+    for path in s.in_flight.drain(..).rev() {
+        q.push_front(path);
+    }
+    ParseResult::failed(&head.to_string_lossy(), ParseErrorKind::Processor, message)
 }
 
 #[cfg(test)]

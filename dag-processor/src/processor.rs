@@ -157,8 +157,14 @@ impl DagProcessor {
         if batch.is_empty() {
             return Ok(());
         }
+        let (files, started) = (batch.len(), Instant::now());
         let outcome =
             persist::persist_batch(&self.db, batch, self.options.paused_at_creation).await?;
+        tracing::debug!(
+            files,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stored a batch"
+        );
         report.dags += outcome.dags;
         report.new_versions += outcome.new_versions;
         report.import_errors += outcome.import_errors;

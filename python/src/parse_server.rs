@@ -29,9 +29,11 @@ pub fn run_parse_server(options: &ParseServerOptions) -> Result<(), PythonError>
         if let Some(venv) = &options.venv {
             add_venv(py, venv)?;
         }
+        // One child at a time per server: the DAG processor runs one server per
+        // core, and pipelines requests so the server can batch them.
         py.import("updraft_runtime.parse_server")?
             .getattr("serve")?
-            .call0()?;
+            .call1((0, 1, 1))?;
         Ok(())
     })
     .map_err(|e| PythonError::Python(e.to_string()))

@@ -1,15 +1,16 @@
 //! What a parse child answers for one DAG file (docs/serialized-dag.md).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ParseResult {
     pub path: String,
     pub ok: bool,
-    /// Serialized DAGs, kept as raw JSON: stored verbatim.
+    /// Serialized DAGs as the child wrote them (canonical JSON text): hashed
+    /// and stored verbatim, never re-encoded.
     #[serde(default)]
-    pub dags: Vec<Value>,
+    pub dags: Vec<Box<RawValue>>,
     pub error: Option<ParseError>,
     #[serde(default)]
     pub warnings: Vec<ParseWarning>,

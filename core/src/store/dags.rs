@@ -17,9 +17,9 @@ use crate::model::{ParseWarning, SerializedDag};
 #[derive(Debug, Clone)]
 pub struct DagUpsert {
     pub dag: SerializedDag,
-    /// The serialized JSON exactly as the parse child produced it.
-    pub data: Value,
-    /// sha256 of `data`'s canonical text.
+    /// The serialized JSON text exactly as the parse child produced it.
+    pub data: String,
+    /// sha256 of `data`.
     pub dag_hash: String,
     pub relative_fileloc: String,
     pub source_hash: String,
@@ -231,7 +231,7 @@ async fn add_changed_versions(conn: &mut PgConnection, dags: &[DagUpsert]) -> Re
     if changed.is_empty() {
         return Ok(0);
     }
-    let c = |f: fn(&DagUpsert) -> String| changed.iter().map(|u| f(u)).collect::<Vec<_>>();
+    let c = |f: fn(&DagUpsert) -> &str| changed.iter().map(|u| f(u)).collect::<Vec<&str>>();
     sqlx::query(
         "WITH new_version AS (
              INSERT INTO dag_version (dag_id, version_number, dag_hash, data, fileloc, source_hash)
@@ -248,11 +248,11 @@ async fn add_changed_versions(conn: &mut PgConnection, dags: &[DagUpsert]) -> Re
              dag_hash = EXCLUDED.dag_hash,
              updated_at = now()",
     )
-    .bind(c(|u| u.dag.dag_id.to_string()))
-    .bind(c(|u| u.dag_hash.clone()))
-    .bind(c(|u| u.data.to_string()))
-    .bind(c(|u| u.dag.fileloc.clone()))
-    .bind(c(|u| u.source_hash.clone()))
+    .bind(c(|u| u.dag.dag_id.as_str()))
+    .bind(c(|u| u.dag_hash.as_str()))
+    .bind(c(|u| u.data.as_str()))
+    .bind(c(|u| u.dag.fileloc.as_str()))
+    .bind(c(|u| u.source_hash.as_str()))
     .execute(conn)
     .await?;
     Ok(changed.len())

@@ -1,0 +1,1 @@
+"""``airflow.hooks`` package."""

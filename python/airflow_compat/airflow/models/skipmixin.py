@@ -1,0 +1,2 @@
+"""``airflow.models.skipmixin``: SkipMixin marker class."""
+from airflow._updraft.extras import SkipMixin  # noqa: F401

@@ -1,0 +1,2 @@
+"""``airflow.models.xcom_arg``: XComArg references between tasks."""
+from airflow._updraft.xcomarg import PlainXComArg, XComArg  # noqa: F401

@@ -1,0 +1,2 @@
+"""``airflow.operators.bash``: BashOperator."""
+from airflow._updraft.ops_core import BashOperator  # noqa: F401

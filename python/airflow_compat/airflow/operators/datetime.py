@@ -1,0 +1,2 @@
+"""``airflow.operators.datetime``: BranchDateTimeOperator."""
+from airflow._updraft.ops_core import BranchDateTimeOperator  # noqa: F401

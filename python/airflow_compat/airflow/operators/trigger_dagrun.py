@@ -1,0 +1,2 @@
+"""``airflow.operators.trigger_dagrun``: TriggerDagRunOperator."""
+from airflow._updraft.ops_core import TriggerDagRunOperator  # noqa: F401

@@ -1,0 +1,1 @@
+"""``airflow.providers``: only the standard, apache.kafka and common.compat providers are available."""

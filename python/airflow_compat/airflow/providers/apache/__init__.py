@@ -1,0 +1,1 @@
+"""``airflow.providers.apache`` package (only kafka is provided)."""

@@ -1,0 +1,1 @@
+"""``airflow.providers.standard``: the standard provider (3.x home of the core operators)."""

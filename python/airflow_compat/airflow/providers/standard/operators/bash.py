@@ -1,0 +1,2 @@
+"""Standard provider: BashOperator."""
+from airflow._updraft.ops_core import BashOperator  # noqa: F401

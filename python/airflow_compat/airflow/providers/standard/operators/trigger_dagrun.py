@@ -1,0 +1,2 @@
+"""Standard provider: TriggerDagRunOperator."""
+from airflow._updraft.ops_core import TriggerDagRunOperator  # noqa: F401

@@ -1,0 +1,2 @@
+"""Standard provider: BashSensor."""
+from airflow._updraft.sensors import BashSensor  # noqa: F401

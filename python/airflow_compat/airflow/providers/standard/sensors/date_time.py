@@ -1,0 +1,2 @@
+"""Standard provider: DateTimeSensor (+Async)."""
+from airflow._updraft.sensors import DateTimeSensor, DateTimeSensorAsync  # noqa: F401

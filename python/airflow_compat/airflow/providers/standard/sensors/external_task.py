@@ -1,0 +1,2 @@
+"""Standard provider: ExternalTaskSensor and ExternalTaskMarker."""
+from airflow._updraft.sensors import ExternalTaskMarker, ExternalTaskSensor  # noqa: F401

@@ -1,0 +1,2 @@
+"""Standard provider: TimeSensor (+Async)."""
+from airflow._updraft.sensors import TimeSensor, TimeSensorAsync  # noqa: F401

@@ -1,0 +1,2 @@
+"""Standard provider: TimeDeltaSensor (+Async)."""
+from airflow._updraft.sensors import TimeDeltaSensor, TimeDeltaSensorAsync  # noqa: F401

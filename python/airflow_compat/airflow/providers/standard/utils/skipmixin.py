@@ -1,0 +1,2 @@
+"""Standard provider: SkipMixin."""
+from airflow._updraft.extras import SkipMixin  # noqa: F401

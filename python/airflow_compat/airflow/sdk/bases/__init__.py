@@ -1,0 +1,1 @@
+"""``airflow.sdk.bases`` package: base classes to subclass."""

@@ -1,0 +1,2 @@
+"""``airflow.sdk.bases.hook``: BaseHook."""
+from airflow._updraft.runtime import BaseHook  # noqa: F401

@@ -1,0 +1,2 @@
+"""``airflow.sdk.bases.sensor``: BaseSensorOperator and PokeReturnValue."""
+from airflow._updraft.sensors import BaseSensorOperator, PokeReturnValue  # noqa: F401

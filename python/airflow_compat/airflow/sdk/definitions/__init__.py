@@ -1,0 +1,1 @@
+"""``airflow.sdk.definitions`` package (3.x internals some DAG files import)."""

@@ -1,0 +1,1 @@
+"""Airflow 2.x ``airflow.sensors`` package (the standard sensors live in its submodules)."""

@@ -1,0 +1,2 @@
+"""``airflow.sensors.filesystem``: FileSensor."""
+from airflow._updraft.sensors import FileSensor  # noqa: F401

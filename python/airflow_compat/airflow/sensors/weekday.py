@@ -1,0 +1,3 @@
+"""``airflow.sensors.weekday``: DayOfWeekSensor."""
+from airflow._updraft.enums import WeekDay  # noqa: F401
+from airflow._updraft.sensors import DayOfWeekSensor  # noqa: F401

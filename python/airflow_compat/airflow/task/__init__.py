@@ -1,0 +1,1 @@
+"""``airflow.task`` package (3.x)."""

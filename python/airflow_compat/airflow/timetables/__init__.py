@@ -1,0 +1,1 @@
+"""``airflow.timetables`` package: timetables usable as ``schedule=``."""

@@ -1,0 +1,1 @@
+"""``airflow.utils`` package: helper modules DAG files commonly import."""

@@ -1,0 +1,2 @@
+"""``airflow.utils.trigger_rule``: the TriggerRule enum."""
+from airflow._updraft.enums import TriggerRule  # noqa: F401

@@ -1,0 +1,2 @@
+"""``airflow.utils.weekday``: the WeekDay enum."""
+from airflow._updraft.enums import WeekDay  # noqa: F401

@@ -1,0 +1,1 @@
+"""Unit tests of Updraft's Airflow compatibility package and parse runtime."""
