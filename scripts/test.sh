@@ -72,7 +72,7 @@ if [ -z "${UPDRAFT_TEST_DATABASE_URL:-}" ]; then
 fi
 
 if command -v cargo-nextest >/dev/null 2>&1; then
-  step test cargo nextest run --workspace
+  step test cargo nextest run --workspace --no-fail-fast
   # nextest does not run doctests.
   step doctest cargo test --workspace --doc
 else

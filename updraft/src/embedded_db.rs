@@ -84,6 +84,10 @@ impl EmbeddedDb {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub fn stop(&self) {
         let _ = self.pg(
             "pg_ctl",

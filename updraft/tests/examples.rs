@@ -360,16 +360,17 @@ fn compare_dag(dag_id: &str, ours: &Value, golden: &Value, v3: bool, diffs: &mut
 async fn example_dags_match_what_airflow_itself_loads() {
     let u = Updraft::with_folder(repo_root().join("dags")).await;
     u.ok(&["dags", "reserialize"]);
-    let errors = u.import_errors();
-    assert!(errors.is_empty(), "the examples must load: {errors:#?}");
-
     let goldens = golden_files();
     assert!(
         goldens.len() >= 15,
         "at least 15 example DAG files are pinned"
     );
     let loaded: BTreeSet<String> = u.dag_ids().into_iter().collect();
-    let mut diffs = Vec::new();
+    let mut diffs: Vec<String> = u
+        .import_errors()
+        .iter()
+        .map(|e| format!("import error in {}: {}", e["filename"], e["message"]))
+        .collect();
     let mut pinned = BTreeSet::new();
     for (file, golden) in &goldens {
         let v3 = golden["airflow_version"]

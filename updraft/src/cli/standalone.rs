@@ -38,13 +38,18 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
             }
             admin.close().await;
             settings.database.url = Some(db.url("updraft").into());
-            println!("Embedded database: {}", db.url("updraft"));
+            println!(
+                "Embedded database: {} (data in {})",
+                db.url("updraft"),
+                db.data_dir().display()
+            );
             Some(db)
         }
     };
     let result = run_components(&settings).await;
     if let Some(db) = embedded {
         tokio::task::spawn_blocking(move || db.stop()).await?;
+        println!("Embedded database stopped.");
     }
     result
 }
@@ -80,6 +85,17 @@ async fn run_components(settings: &Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Ctrl-C or SIGTERM (what service managers and `timeout` send).
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
