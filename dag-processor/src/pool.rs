@@ -330,7 +330,7 @@ mod tests {
     // file's timeout plus a grace period, not waited on forever.
     #[tokio::test(start_paused = true)]
     async fn a_silent_server_times_out() {
-        let pool = ParsePool::new(sh("sleep 1000"), 1);
+        let pool = ParsePool::new(sh("exec sleep 1000"), 1);
         let results = run(&pool, &["a.py"]).await;
         let err = results[0].1.error.as_ref().expect("fails");
         assert_eq!(err.kind, ParseErrorKind::Processor);

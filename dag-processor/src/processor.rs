@@ -124,8 +124,12 @@ impl DagProcessor {
             return Ok(());
         }
         let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-        let mut meta: HashMap<PathBuf, DagFile> =
-            files.into_iter().map(|f| (f.path.clone(), f)).collect();
+        let position: HashMap<PathBuf, usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i))
+            .collect();
+        let mut files: Vec<Option<DagFile>> = files.into_iter().map(Some).collect();
         let limits = ParseLimits {
             dags_folder: self.options.dags_folder.clone(),
             timeout_secs: self.options.parse_timeout_secs,
@@ -135,15 +139,30 @@ impl DagProcessor {
         let pool = self.pool.clone();
         let parsing = tokio::spawn(async move { pool.parse_all(paths, limits, tx).await });
 
+        // Results are stored in path order, whatever order the servers answer
+        // in: "the first file defining a DAG id keeps it" must not depend on
+        // which server was faster.
+        let mut ready: HashMap<usize, ParsedFile> = HashMap::new();
+        let mut next = 0;
         let mut batch = Vec::with_capacity(BATCH);
         while let Some((path, result)) = rx.recv().await {
-            if let Some(file) = meta.remove(&path) {
-                batch.push(parsed_file(file, result));
+            let Some(&i) = position.get(&path) else {
+                continue;
+            };
+            if let Some(file) = files[i].take() {
+                ready.insert(i, parsed_file(file, result));
             }
-            if batch.len() >= BATCH {
-                self.store(std::mem::take(&mut batch), report).await?;
+            while let Some(file) = ready.remove(&next) {
+                batch.push(file);
+                next += 1;
+                if batch.len() >= BATCH {
+                    self.store(std::mem::take(&mut batch), report).await?;
+                }
             }
         }
+        let mut rest: Vec<(usize, ParsedFile)> = ready.into_iter().collect();
+        rest.sort_by_key(|(i, _)| *i);
+        batch.extend(rest.into_iter().map(|(_, f)| f));
         self.store(batch, report).await?;
         parsing.await?;
         Ok(())

@@ -374,6 +374,63 @@ m4 = PythonOperator.partial(task_id="m4", python_callable=print).expand_kwargs(n
                                       "from airflow.operators.bash import BashOperator\n"), name="x2.py")
         self.assertIn("no arguments to expand against", err["message"])
 
+    def test_required_arguments_may_come_from_the_expansion(self):
+        # Invariant: as in Airflow, a mapped operator's __init__ is not enforced at parse time:
+        # required arguments may come from expand()/expand_kwargs() and values are not validated.
+        d = self.dag(in_dag("""
+@task
+def jobs():
+    return [{"bash_command": "echo 1"}]
+BashOperator.partial(task_id="kw", retries=1).expand_kwargs(jobs())
+BashOperator.partial(task_id="lit").expand_kwargs([{"bash_command": "echo 1", "env": {"A": "1"}}])
+BashOperator.partial(task_id="env_only").expand(env=[{"A": "1"}])
+PythonOperator.partial(task_id="py").expand_kwargs([{"python_callable": print}])
+TimeDeltaSensor.partial(task_id="tds").expand(delta=[timedelta(minutes=1)])
+TimeDeltaSensor.partial(task_id="poke", delta=timedelta(1)).expand(poke_interval=[1, 2], mode=["poke"])
+ExternalTaskSensor.partial(task_id="ets", external_dag_id="o").expand(external_task_id=["a", "b"])
+""", "from datetime import timedelta\nfrom airflow.operators.bash import BashOperator\n"
+     "from airflow.operators.python import PythonOperator\n"
+     "from airflow.sensors.time_delta import TimeDeltaSensor\n"
+     "from airflow.sensors.external_task import ExternalTaskSensor\n"))
+        t = {x["task_id"]: x for x in d["tasks"]}
+        self.assertEqual(t["kw"]["upstream_task_ids"], ["jobs"])
+        self.assertEqual(t["kw"]["retries"], 1)
+        self.assertIsNone(t["kw"]["fields"]["bash_command"])
+        self.assertEqual(t["kw"]["mapped"]["partial"], {"retries": 1})
+        self.assertEqual(t["lit"]["mapped"]["expand_kwargs"], [{"bash_command": "echo 1", "env": {"A": "1"}}])
+        self.assertEqual(t["env_only"]["mapped"]["expand"], {"env": [{"A": "1"}]})
+        self.assertEqual(t["tds"]["mapped"]["expand"]["delta"], [{"__type": "timedelta", "__var": 60.0}])
+        self.assertEqual((t["poke"]["sensor"]["poke_interval"], t["poke"]["sensor"]["mode"]), (60.0, "poke"))
+        self.assertEqual(t["ets"]["mapped"]["expand"], {"external_task_id": ["a", "b"]})
+
+    def test_argument_names_are_checked(self):
+        imports = "from airflow.operators.bash import BashOperator\n"
+        cases = [
+            ('BashOperator.partial(task_id="m", bash_comand="x")',
+             "BashOperator.partial() got an unexpected keyword argument 'bash_comand'"),
+            ('BashOperator.partial(task_id="m").expand(bash_command=["x"], nope=[1])',
+             "BashOperator.expand() got an unexpected keyword argument 'nope'"),
+            ('BashOperator.partial(task_id="m", bash_command="x").expand(bash_command=["y"])',
+             "unmappable or already specified argument: bash_command"),
+            ('BashOperator.partial(task_id="m", bash_command="x").expand(retries=[1, 2])',
+             "unmappable or already specified argument: retries"),
+            ('BashOperator.partial(task_id="m").expand_kwargs({"bash_command": "x"})',
+             "expected XComArg or list[dict], not dict"),
+            ('BashOperator.partial(task_id="m").expand_kwargs(["x"])', "expected XComArg or list[dict], not list"),
+        ]
+        for i, (body, msg) in enumerate(cases):
+            err = self.parse_error(in_dag(body, imports), name=f"names_{i}.py")
+            self.assertIn(msg, err["message"], body)
+
+    def test_taskflow_expand_overrides_partial(self):
+        d = self.dag(in_dag("""
+@task
+def add(x, y):
+    return x + y
+add.partial(x=1, y=2).expand(x=[3, 4])
+"""))
+        self.assertEqual(d["tasks"][0]["mapped"]["expand"], {"x": [3, 4]})
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -177,7 +177,7 @@ BranchDayOfWeekOperator(task_id="bdow", follow_task_ids_if_true="empty", follow_
             "venv": ("PythonVirtualenvOperator", "python_virtualenv", "airflow.operators.python"),
             "ext": ("ExternalPythonOperator", "external_python", "airflow.operators.python"),
             "empty": ("EmptyOperator", "empty", "airflow.operators.empty"),
-            "dummy": ("DummyOperator", "empty", "airflow.operators.dummy"),
+            "dummy": ("EmptyOperator", "empty", "airflow.operators.empty"),  # 2.10: an alias, same class
             "trig": ("TriggerDagRunOperator", "trigger_dagrun", "airflow.operators.trigger_dagrun"),
             "latest": ("LatestOnlyOperator", "latest_only", "airflow.operators.latest_only"),
             "bdt": ("BranchDateTimeOperator", "branch_datetime", "airflow.operators.datetime"),
@@ -233,8 +233,10 @@ BranchDayOfWeekOperator(task_id="bdow", follow_task_ids_if_true="empty", follow_
         cases = [
             ('PythonOperator(task_id="x", python_callable="nope")', "must be callable"),
             ('PythonVirtualenvOperator(task_id="x", python_callable=lambda: 1)', "only supports functions"),
+            ('BranchDateTimeOperator(task_id="x", follow_task_ids_if_true="a", follow_task_ids_if_false="b", '
+             'target_lower=None, target_upper=None)', "Both target_upper and target_lower are None"),
             ('BranchDateTimeOperator(task_id="x", follow_task_ids_if_true="a", follow_task_ids_if_false="b")',
-             "Both target_upper and target_lower are None"),
+             "missing required keyword argument 'target_lower'"),
             ('BranchDayOfWeekOperator(task_id="x", follow_task_ids_if_true="a", follow_task_ids_if_false="b", '
              'week_day="Funday")', "Invalid Week Day"),
             ('TriggerDagRunOperator(task_id="x", trigger_dag_id="o", logical_date=5)', "Expected str or datetime"),
@@ -286,7 +288,7 @@ ExternalTaskMarker(task_id="etm", external_dag_id="other", external_task_id="t")
         self.assertEqual(t["tds"]["fields"]["delta"], {"__type": "timedelta", "__var": 600.0})
         self.assertEqual(t["ets"]["fields"]["external_task_ids"], ["t"])
         self.assertEqual(t["ets"]["fields"]["execution_delta"], {"__type": "timedelta", "__var": 3600.0})
-        self.assertEqual(t["etm"]["fields"]["logical_date"], "{{ logical_date.isoformat() }}")
+        self.assertEqual(t["etm"]["fields"]["execution_date"], "{{ logical_date.isoformat() }}")  # 2.10's name
         self.assertEqual(t["fs"]["template_fields"], ["filepath"])
         self.assertEqual(t["ets"]["template_fields"],
                          ["external_dag_id", "external_task_id", "external_task_ids", "external_task_group_id"])
@@ -407,6 +409,45 @@ HITLEntryOperator(task_id="he", subject="Fill", params={"x": 1})
         self.assertEqual((t["he"]["fields"]["options"], t["he"]["fields"]["defaults"]), (["OK"], ["OK"]))
         self.assertEqual(t["h"]["operator_module"], "airflow.providers.standard.operators.hitl")
 
+    def test_response_timeout_and_form_params(self):
+        # Invariant (standard provider 1.21.0): a lone execution_timeout becomes response_timeout (with a
+        # deprecation warning); the form's params are the DAG's merged with the operator's, in `fields`.
+        import warnings
+
+        source = in_dag("""
+ApprovalOperator(task_id="ap", subject="Ship?", execution_timeout=timedelta(hours=4))
+HITLOperator(task_id="h", subject="s", options=["a"], response_timeout=timedelta(minutes=5),
+             execution_timeout=timedelta(hours=1), params={"n": Param(3, type="integer"), "v": "mine"})
+HITLEntryOperator(task_id="he", subject="Fill", response_timeout=60)
+""", self.IMPORTS).replace('start_date=datetime(2024, 1, 1)',
+                           'start_date=datetime(2024, 1, 1), params={"v": Param("1.0", description="Version")}')
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t = self.tasks(source)
+        deprecations = [w for w in caught if "response_timeout" in str(w.message)]
+        self.assertEqual(len(deprecations), 1, [str(w.message) for w in caught])
+        self.assertTrue(deprecations[0].filename.endswith("dag_file.py"), deprecations[0].filename)
+        self.assertIsNone(t["ap"]["execution_timeout"])
+        self.assertEqual(t["ap"]["fields"]["response_timeout"], {"__type": "timedelta", "__var": 14400.0})
+        self.assertEqual(t["h"]["execution_timeout"], 3600.0)
+        self.assertEqual(t["h"]["fields"]["response_timeout"], {"__type": "timedelta", "__var": 300.0})
+        self.assertEqual(t["he"]["fields"]["response_timeout"], {"__type": "timedelta", "__var": 60.0})
+        params = t["h"]["fields"]["params"]
+        self.assertEqual(sorted(params), ["n", "v"])
+        self.assertEqual(params["n"], {"__type": "param", "__var": {"value": 3, "description": None,
+                                                                     "schema": {"type": "integer"}}})
+        self.assertEqual(params["v"]["__var"]["value"], "mine")  # the operator's own params win
+        self.assertEqual(t["ap"]["fields"]["params"]["v"]["__var"],
+                         {"value": "1.0", "description": "Version", "schema": {}})
+        self.assertEqual(t["h"]["params"]["n"]["value"], 3)  # the task's params are the same mapping
+
+    def test_hitl_arguments_of_provider_1_21(self):
+        err = self.parse_error(in_dag('HITLOperator(task_id="x", subject="s", options=["a"], respondents=["u"])',
+                                      self.IMPORTS))
+        self.assertIn("Unknown argument(s): 'respondents'", err["message"])
+        t = self.tasks(in_dag('HITLOperator(task_id="x", subject="s", options=["a", "a"])', self.IMPORTS), "ok.py")
+        self.assertEqual(t["x"]["fields"]["options"], ["a", "a"])  # upstream does not refuse duplicates
+
     def test_hitl_validation(self):
         cases = [
             ('HITLOperator(task_id="x", subject="s", options=[])', '"options" cannot be empty'),
@@ -416,7 +457,7 @@ HITLEntryOperator(task_id="he", subject="Fill", params={"x": 1})
             ('ApprovalOperator(task_id="x", subject="s", options=["a"])', "Passing options to ApprovalOperator"),
             ('ApprovalOperator(task_id="x", subject="s", multiple=True)', "Passing multiple to ApprovalOperator"),
             ('HITLBranchOperator(task_id="x", subject="s", options=["a"], options_mapping={"z": "t"})',
-             "options_mapping contains keys that are not in options"),
+             "`options_mapping` contains keys that are not in `options`"),
             ('HITLOperator(task_id="x", subject="s", options=["a"], params={"_options": 1})', '"_options"'),
         ]
         for i, (body, msg) in enumerate(cases):

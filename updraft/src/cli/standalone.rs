@@ -9,10 +9,11 @@ use crate::wiring;
 
 /// Runs the DAG processor until Ctrl-C.
 pub async fn dag_processor(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let shutdown = shutdown_signal();
     let pool = wiring::connect(settings).await?;
     updraft_core::db::migrate(&pool).await?;
     let processor = wiring::dag_processor(settings, pool)?;
-    processor.run(shutdown_signal()).await;
+    processor.run(shutdown).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -20,6 +21,7 @@ pub async fn dag_processor(settings: &Settings) -> anyhow::Result<ExitCode> {
 /// the components. Today that is the DAG processor: the scheduler, workers
 /// and web UI join as they are built (issues #3, #5).
 pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
+    let shutdown = shutdown_signal();
     let embedded = match settings.database.url {
         Some(_) => None,
         None => {
@@ -46,7 +48,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
             Some(db)
         }
     };
-    let result = run_components(&settings).await;
+    let result = run_components(&settings, shutdown).await;
     if let Some(db) = embedded {
         tokio::task::spawn_blocking(move || db.stop()).await?;
         println!("Embedded database stopped.");
@@ -54,7 +56,10 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     result
 }
 
-async fn run_components(settings: &Settings) -> anyhow::Result<ExitCode> {
+async fn run_components(
+    settings: &Settings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<ExitCode> {
     let pool = wiring::connect(settings).await?;
     updraft_core::db::migrate(&pool).await?;
     let processor = wiring::dag_processor(settings, pool.clone())?;
@@ -81,21 +86,28 @@ async fn run_components(settings: &Settings) -> anyhow::Result<ExitCode> {
     println!(
         "Watching the dags folder; Ctrl-C stops. (Scheduler, workers and web UI: not built yet.)"
     );
-    processor.run(shutdown_signal()).await;
+    processor.run(shutdown).await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C or SIGTERM (what service managers and `timeout` send).
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// Ctrl-C or SIGTERM (what service managers and `timeout` send). The
+/// handlers are installed when this is called, not when the future is first
+/// polled: a signal during start-up is kept, not fatal.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

@@ -23,6 +23,28 @@ _NOT_DEFAULTABLE = frozenset({"task_id", "dag", "task_group", "default_args", "p
 _INIT_STATE = "_updraft_init"
 
 
+def checking_values():
+    """False while a mapped task is built: Airflow does not run the operator's
+    ``__init__`` for ``.partial().expand()`` at parse time, so values (which may
+    be lists, XComArgs or missing) are not validated then."""
+    return not ctx.STATE.mapping
+
+
+def resolve_variant(cls):
+    """The class a DAG file gets when it instantiates ``cls``.
+
+    A few upstream classes changed between Airflow 2.10 and 3.1 while keeping
+    their import path (the Kafka provider's sensors): the public class then
+    carries ``_updraft_variants = (class_for_2x, class_for_3x)`` in its own
+    ``__dict__`` and the file's dialect picks one. Subclasses (user classes)
+    are never redirected.
+    """
+    variants = cls.__dict__.get("_updraft_variants")
+    if variants is None:
+        return cls
+    return variants[1] if ctx.STATE.dialect3 else variants[0]
+
+
 def _signature_info(init):
     names, required = [], []
     for p in inspect.signature(init).parameters.values():
@@ -61,7 +83,12 @@ def _wrap_init(cls, init):
             raise AirflowException("Use keyword arguments when initializing operators")
         state = self.__dict__.get(_INIT_STATE)
         outer = state is None
+        rejected = type(self)._updraft_rejected
         if outer:
+            if rejected:
+                bad = {k: v for k, v in kwargs.items() if k in rejected}
+                if bad:
+                    self._raise_invalid_args(kwargs.get("task_id"), bad)
             dag = kwargs.get("dag") or ctx.current_dag()
             group = kwargs.get("task_group") or ctx.current_task_group(dag)
             state = (_merged_default_args(kwargs, dag, group), dag, group)
@@ -69,15 +96,19 @@ def _wrap_init(cls, init):
         defaults = state[0]
         if defaults:
             for name in fill:
-                if name not in kwargs and name in defaults:
+                if name not in kwargs and name in defaults and name not in rejected:
                     kwargs[name] = defaults[name]
-        if required and not ctx.STATE.mapping:
+        if required:
             for name in required:
-                if name not in kwargs:
-                    unknown = {k: v for k, v in kwargs.items() if k not in type(self)._updraft_accepted}
-                    if unknown:
-                        self._raise_invalid_args(kwargs.get("task_id"), unknown)
-                    raise TypeError(f"{type(self).__name__}.__init__() missing required keyword argument {name!r}")
+                if name in kwargs:
+                    continue
+                if ctx.STATE.mapping:  # supplied by expand()/expand_kwargs() at run time
+                    kwargs[name] = None
+                    continue
+                unknown = {k: v for k, v in kwargs.items() if k not in type(self)._updraft_accepted}
+                if unknown:
+                    self._raise_invalid_args(kwargs.get("task_id"), unknown)
+                raise TypeError(f"{type(self).__name__}.__init__() missing required keyword argument {name!r}")
         try:
             init(self, **kwargs)
         finally:
@@ -110,6 +141,15 @@ class BaseOperator(DependencyMixin):
     _updraft_python = False
     _updraft_decorator = None
     _updraft_hidden_args = ()
+    # Arguments an ancestor's __init__ accepts but this class must refuse (the
+    # upstream class of this dialect does not have them). Inherited normally.
+    _updraft_rejected_args = ()
+    # Attributes serialized in `fields` besides the operator's own arguments
+    # (e.g. a HITL operator's form `params`, a BaseOperator argument).
+    _updraft_extra_fields = ()
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(resolve_variant(cls))
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -130,9 +170,14 @@ class BaseOperator(DependencyMixin):
         hidden = set()
         for klass in cls.__mro__:
             hidden.update(klass.__dict__.get("_updraft_hidden_args", ()))
-        cls._updraft_arg_names = tuple(sorted(own - _BASE_ARG_NAMES - hidden))
+        extra = set()
+        for klass in cls.__mro__:
+            extra.update(klass.__dict__.get("_updraft_extra_fields", ()))
+        rejected = frozenset(cls._updraft_rejected_args)
+        cls._updraft_arg_names = tuple(sorted((own - _BASE_ARG_NAMES - hidden - rejected) | extra))
         cls._updraft_hidden_all = frozenset(hidden)
-        cls._updraft_accepted = frozenset(own | _BASE_ARG_NAMES)
+        cls._updraft_accepted = frozenset((own | _BASE_ARG_NAMES) - rejected)
+        cls._updraft_rejected = rejected
 
     def __init__(
         self,
@@ -498,7 +543,7 @@ class BaseOperator(DependencyMixin):
     def partial(cls, **kwargs):
         from .mapping import OperatorPartial
 
-        return OperatorPartial(cls, kwargs)
+        return OperatorPartial(resolve_variant(cls), kwargs)
 
     # runtime stubs (run by Updraft's Python task runner, never while parsing) --------
     def execute(self, context):
@@ -551,6 +596,7 @@ _BASE_ARG_NAMES = frozenset(_signature_info(BaseOperator.__init__.__wrapped__)[0
 BaseOperator._updraft_arg_names = ()
 BaseOperator._updraft_hidden_all = frozenset()
 BaseOperator._updraft_accepted = _BASE_ARG_NAMES
+BaseOperator._updraft_rejected = frozenset()
 _BASE_ATTRS = frozenset()
 _BASE_ATTRS = frozenset(BaseOperator(task_id="_updraft_probe").__dict__) | {"dag", "task_group", "params", "mapped", "is_mapped"}
 # Placeholders documenting the 2.x helpers that users import from baseoperator.

@@ -9,6 +9,7 @@ import functools
 import inspect
 import re
 
+from . import airflow2
 from . import context as ctx
 from .builtin import builtin
 from .dag import DAG
@@ -67,12 +68,21 @@ _BranchPythonVirtualenvDecoratedOperator = _decorated(
 _BranchExternalPythonDecoratedOperator = _decorated(
     BranchExternalPythonOperator, "branch_external_python", "_BranchExternalPythonDecoratedOperator",
     "branch_external_python", "task.branch_external_python")
+# Airflow 2.10's (airflow.decorators): built on 2.10's PythonVirtualenvOperator.
+_PythonVirtualenvDecoratedOperator2 = _decorated(airflow2.PythonVirtualenvOperator, "python_virtualenv",
+                                                 "_PythonVirtualenvDecoratedOperator", "python_virtualenv",
+                                                 "task.virtualenv")
+_BranchPythonVirtualenvDecoratedOperator2 = _decorated(
+    airflow2.BranchPythonVirtualenvOperator, "branch_python_virtualenv", "_BranchPythonVirtualenvDecoratedOperator",
+    "branch_virtualenv", "task.branch_virtualenv")
 
 
 @builtin("bash", _V2 + "bash", _V3 + "bash")
 class _BashDecoratedOperator(BashOperator):
     """``@task.bash``: the function returns the command, which is then run like BashOperator."""
 
+    template_fields = ("op_args", "op_kwargs", *BashOperator.template_fields)
+    template_fields_renderers = {**BashOperator.template_fields_renderers, "op_args": "py", "op_kwargs": "py"}
     custom_operator_name = "@task.bash"
     _updraft_decorator = "task.bash"
     _updraft_python = True
@@ -90,6 +100,8 @@ class _BashDecoratedOperator(BashOperator):
 class DecoratedSensorOperator(PythonSensor):
     """``@task.sensor``: the function is the poke; it returns a bool or a PokeReturnValue."""
 
+    template_fields = ("op_args", "op_kwargs")
+    template_fields_renderers = {"op_args": "py", "op_kwargs": "py"}
     custom_operator_name = "@task.sensor"
     _updraft_decorator = "task.sensor"
 
@@ -278,7 +290,15 @@ class TaskDecoratorCollection:
         )
 
 
-task = TaskDecoratorCollection()
+class _TaskDecoratorCollection2(TaskDecoratorCollection):
+    """``airflow.decorators.task``: Airflow 2.10's decorated operators where they differ."""
+
+    virtualenv = staticmethod(_make(_PythonVirtualenvDecoratedOperator2))
+    branch_virtualenv = staticmethod(_make(_BranchPythonVirtualenvDecoratedOperator2))
+
+
+task = TaskDecoratorCollection()  # airflow.sdk (3.x)
+task_v2 = _TaskDecoratorCollection2()  # airflow.decorators (2.x)
 
 
 def setup(func):

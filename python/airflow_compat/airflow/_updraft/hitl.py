@@ -1,12 +1,33 @@
-"""Human-in-the-loop operators of Airflow 3.1 (``airflow.providers.standard.operators.hitl``)
-with upstream's argument validation. Updraft runs them natively: the task
-waits (deferred) for an answer given in the UI or the REST API.
+"""Human-in-the-loop operators of Airflow 3.1 (``airflow.providers.standard.operators.hitl``,
+standard provider 1.21.0) with upstream's argument validation. Updraft runs them
+natively: the task waits (deferred) for an answer given in the UI or the REST API.
+
+``fields`` carries ``response_timeout`` (a lone ``execution_timeout`` moves
+there, as upstream does) and ``params``: the request's form, i.e. the DAG's
+params merged with the operator's ``params`` argument, each entry a tagged
+``Param`` (``{"value", "description", "schema"}``).
 """
-from .baseoperator import BaseOperator
+import os
+import sys
+import warnings
+
+from .baseoperator import BaseOperator, checking_values
 from .builtin import builtin
+from .compat import as_timedelta
+from .exceptions import AirflowProviderDeprecationWarning
 from .params import ParamsDict
 
 _M = "airflow.providers.standard.operators.hitl"
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` that attributes a warning to the first frame outside
+    the ``airflow`` package (the DAG file's line), through nested ``__init__``s."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @builtin("hitl", _M)
@@ -14,34 +35,48 @@ class HITLOperator(BaseOperator):
     """Ask a human to pick one (or several) of ``options``; the answer goes to XCom."""
 
     template_fields = ("subject", "body")
+    _updraft_extra_fields = ("params",)
 
     def __init__(self, *, subject, options, body=None, defaults=None, multiple=False, params=None,
-                 notifiers=None, assigned_users=None, respondents=None, **kwargs):
-        super().__init__(**kwargs)
+                 notifiers=None, assigned_users=None, response_timeout=None, **kwargs):
+        # As upstream, the form's params are the task's params: the DAG's (and
+        # default_args') merged with the operator's own.
+        super().__init__(params=params, **kwargs)
+        if self.execution_timeout and not response_timeout:
+            warnings.warn(
+                "Passing `execution_timeout` to HITLOperator to control the human response wait is deprecated. "
+                "Use `response_timeout` instead. `execution_timeout` will be cleared to prevent it from killing "
+                "the task before defer() is reached.",
+                AirflowProviderDeprecationWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+            response_timeout = self.execution_timeout
+            self.execution_timeout = None
+        if isinstance(response_timeout, (int, float)) and not isinstance(response_timeout, bool):
+            response_timeout = as_timedelta(response_timeout, "response_timeout")
+        self.response_timeout = response_timeout
         self.subject = subject
         self.body = body
-        self.options = list(options) if options is not None else []
-        self.defaults = [defaults] if isinstance(defaults, str) else (list(defaults) if defaults is not None else None)
+        self.options = list(options) if isinstance(options, (list, tuple)) else options
+        self.defaults = [defaults] if isinstance(defaults, str) else (list(defaults) if isinstance(
+            defaults, (list, tuple)) else defaults)
         self.multiple = multiple
-        # HITL params are the form of the request, not the task's template params.
-        self.params = params if isinstance(params, ParamsDict) else ParamsDict(params or {})
+        if not isinstance(self.params, ParamsDict):
+            self.params = ParamsDict(self.params)
         if notifiers is not None and not isinstance(notifiers, (list, tuple)):
             notifiers = [notifiers]
         self.notifiers = list(notifiers) if notifiers else []
-        if assigned_users is None:
-            assigned_users = respondents
         if isinstance(assigned_users, dict):
             assigned_users = [assigned_users]
         self.assigned_users = assigned_users
-        self.validate_options()
-        self.validate_params()
-        self.validate_defaults()
+        if checking_values():
+            self.validate_options()
+            self.validate_params()
+            self.validate_defaults()
 
     def validate_options(self):
         if not self.options:
             raise ValueError('"options" cannot be empty.')
-        if len(set(self.options)) != len(self.options):
-            raise ValueError('"options" must not contain duplicates.')
 
     def validate_params(self):
         if "_options" in self.params:
@@ -81,13 +116,19 @@ class HITLBranchOperator(HITLOperator):
 
     def __init__(self, *, options_mapping=None, **kwargs):
         super().__init__(**kwargs)
-        self.options_mapping = dict(options_mapping or {})
-        unknown = sorted(set(self.options_mapping) - set(self.options))
+        self.options_mapping = options_mapping or {}
+        if checking_values():
+            self.validate_options_mapping()
+
+    def validate_options_mapping(self):
+        if not self.options_mapping:
+            return
+        unknown = set(self.options_mapping) - set(self.options)
         if unknown:
-            raise ValueError(f"options_mapping contains keys that are not in options: {unknown}")
-        for option, target in self.options_mapping.items():
-            if not isinstance(target, str):
-                raise ValueError(f"options_mapping[{option!r}] must be a task_id string, got {type(target)}")
+            raise ValueError(f"`options_mapping` contains keys that are not in `options`: {sorted(unknown)}")
+        invalid = {k: (v, type(v).__name__) for k, v in self.options_mapping.items() if not isinstance(v, str)}
+        if invalid:
+            raise ValueError(f"`options_mapping` values must be strings (task_ids).\nInvalid entries: {invalid}")
 
 
 @builtin("hitl_entry", _M)

@@ -1,17 +1,46 @@
 """Dynamic task mapping: ``Op.partial(...).expand(...)`` / ``.expand_kwargs(...)``.
 
 A mapped task is an ordinary operator instance (built with the partial
-arguments, required arguments that will come from the expansion left unset)
+arguments; required arguments that will come from the expansion are ``None``)
 whose ``mapped`` attribute records what to expand at run time.
+
+As in Airflow, only argument *names* are checked at parse time (``partial()``
+and ``expand()`` refuse names the operator does not take, ``expand()`` refuses
+names already given to ``partial()`` and BaseOperator's own arguments). The
+operator's ``__init__`` never runs upstream for a mapped task, so required
+arguments are not enforced (``expand_kwargs()`` supplies them only at run
+time) and values are not validated (see ``baseoperator.checking_values``).
 """
 from . import context as ctx
 from .xcomarg import XComArg
 
 
-def _check_expand_value(name, value):
+def _check_expand_value(name, value, owner=None):
     if isinstance(value, (list, tuple, dict, XComArg)):
         return
-    raise ValueError(f"expand() got an unexpected type {type(value).__name__!r} for keyword argument {name!r}")
+    type_name = type(value).__name__
+    if owner:  # Airflow's wording differs (slightly) between classic and TaskFlow operators
+        raise ValueError(f"{owner}.expand() got an unexpected type {type_name!r} for keyword argument {name}")
+    raise ValueError(f"expand() got an unexpected type {type_name!r} for keyword argument {name!r}")
+
+
+def _check_names(cls, func, kwargs):
+    unknown = [k for k in kwargs if k not in cls._updraft_accepted]
+    if not unknown:
+        return
+    if len(unknown) == 1:
+        what = f"an unexpected keyword argument {unknown[0]!r}"
+    else:
+        what = "unexpected keyword arguments " + ", ".join(repr(k) for k in unknown)
+    raise TypeError(f"{cls.__name__}.{func}() got {what}")
+
+
+def _check_expand_kwargs_value(value):
+    if isinstance(value, XComArg):
+        return
+    if isinstance(value, (list, tuple)) and all(isinstance(x, (dict, XComArg)) for x in value):
+        return
+    raise TypeError(f"expected XComArg or list[dict], not {type(value).__name__}")
 
 
 def build_mapped(cls, partial_kwargs, expand, expand_kwargs, taskflow=False):
@@ -23,12 +52,16 @@ def build_mapped(cls, partial_kwargs, expand, expand_kwargs, taskflow=False):
     if expand is not None:
         if not expand:
             raise TypeError("no arguments to expand against")
+        if not taskflow:
+            _check_names(cls, "expand", expand)
         for k, v in expand.items():
-            _check_expand_value(k, v)
-            if k in (partial_kwargs.get("op_kwargs") or {} if taskflow else partial_kwargs):
-                raise TypeError(f"{cls.__name__}.expand() got an argument {k!r} that was already given to partial()")
-    elif not isinstance(expand_kwargs, (list, tuple, XComArg)):
-        raise TypeError(f"expand_kwargs() expects a list[dict] or an XComArg, not {type(expand_kwargs).__name__}")
+            _check_expand_value(k, v, None if taskflow else cls.__name__)
+        if not taskflow:  # (TaskFlow: expand() values override partial() ones, as upstream)
+            for k in expand:
+                if k in partial_kwargs or k in _base_arg_names():
+                    raise TypeError(f"unmappable or already specified argument: {k}")
+    else:
+        _check_expand_kwargs_value(expand_kwargs)
     kwargs = dict(partial_kwargs)
     if expand and taskflow:
         kwargs["op_kwargs"] = {**(kwargs.get("op_kwargs") or {}), **expand}
@@ -53,10 +86,17 @@ def build_mapped(cls, partial_kwargs, expand, expand_kwargs, taskflow=False):
     return op
 
 
+def _base_arg_names():
+    from .baseoperator import _BASE_ARG_NAMES
+
+    return _BASE_ARG_NAMES
+
+
 class OperatorPartial:
     """What ``Operator.partial(**kwargs)`` returns."""
 
     def __init__(self, operator_class, kwargs):
+        _check_names(operator_class, "partial", kwargs)
         if "task_id" not in kwargs:
             raise TypeError(f"{operator_class.__name__}.partial() missing required argument 'task_id'")
         self.operator_class = operator_class

@@ -3,7 +3,7 @@ date/weekday branch operators, with Airflow's arguments and template fields.
 """
 import datetime as _dt
 
-from .baseoperator import BaseOperator
+from .baseoperator import BaseOperator, checking_values
 from .builtin import builtin
 from .enums import DagRunState, WeekDay
 from .exceptions import AirflowException
@@ -22,9 +22,9 @@ class EmptyOperator(BaseOperator):
         pass
 
 
-@builtin("empty", "airflow.operators.dummy", "airflow.operators.dummy")
-class DummyOperator(EmptyOperator):
-    """2.x alias of EmptyOperator (removed upstream in 3.0; kept here)."""
+# 2.x alias (removed upstream in 3.0; kept here): the very same class, so its
+# task_type is "EmptyOperator" as in Airflow 2.10.
+DummyOperator = EmptyOperator
 
 
 @builtin("bash", "airflow.operators.bash", _STD + "bash")
@@ -84,7 +84,7 @@ class TriggerDagRunOperator(BaseOperator):
         super().__init__(**kwargs)
         if logical_date is None:
             logical_date = execution_date
-        if logical_date is not None and not isinstance(logical_date, (str, _dt.datetime)):
+        if logical_date is not None and not isinstance(logical_date, (str, _dt.datetime)) and checking_values():
             raise TypeError(
                 f"Expected str or datetime.datetime type for logical_date. Got {type(logical_date)}"
             )
@@ -111,10 +111,10 @@ class BranchDateTimeOperator(BaseBranchOperator):
 
     _updraft_hidden_args = ("use_task_execution_date",)
 
-    def __init__(self, *, follow_task_ids_if_true, follow_task_ids_if_false, target_lower=None,
-                 target_upper=None, use_task_logical_date=False, use_task_execution_date=False, **kwargs):
+    def __init__(self, *, follow_task_ids_if_true, follow_task_ids_if_false, target_lower, target_upper,
+                 use_task_logical_date=False, use_task_execution_date=False, **kwargs):
         super().__init__(**kwargs)
-        if target_lower is None and target_upper is None:
+        if target_lower is None and target_upper is None and checking_values():
             raise AirflowException(
                 "Both target_upper and target_lower are None. At least one "
                 "must be defined to be compared to the current datetime"
@@ -130,13 +130,13 @@ class BranchDateTimeOperator(BaseBranchOperator):
 class BranchDayOfWeekOperator(BaseBranchOperator):
     """Follows one of two task lists depending on the day of the week."""
 
-    _updraft_hidden_args = ("use_task_execution_date",)
+    _updraft_hidden_args = ("use_task_execution_day",)
 
     def __init__(self, *, follow_task_ids_if_true, follow_task_ids_if_false, week_day,
-                 use_task_logical_date=False, use_task_execution_date=False, **kwargs):
+                 use_task_logical_date=False, use_task_execution_day=False, **kwargs):
         super().__init__(**kwargs)
         self.follow_task_ids_if_true = follow_task_ids_if_true
         self.follow_task_ids_if_false = follow_task_ids_if_false
-        self._week_day_num = WeekDay.validate_week_day(week_day)
+        self._week_day_num = WeekDay.validate_week_day(week_day) if checking_values() else None
         self.week_day = week_day
-        self.use_task_logical_date = use_task_logical_date or use_task_execution_date
+        self.use_task_logical_date = use_task_logical_date or use_task_execution_day

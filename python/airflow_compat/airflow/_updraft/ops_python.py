@@ -3,7 +3,7 @@ and the virtualenv / external-python variants (run by Updraft's Python runner).
 """
 import types
 
-from .baseoperator import BaseOperator
+from .baseoperator import BaseOperator, checking_values
 from .builtin import builtin
 from .exceptions import AirflowException
 
@@ -24,7 +24,7 @@ class PythonOperator(BaseOperator):
     def __init__(self, *, python_callable, op_args=None, op_kwargs=None, templates_dict=None,
                  templates_exts=None, show_return_value_in_logs=True, **kwargs):
         super().__init__(**kwargs)
-        if not callable(python_callable):
+        if not callable(python_callable) and checking_values():
             raise AirflowException("`python_callable` param must be callable")
         self.python_callable = python_callable
         self.op_args = list(op_args) if isinstance(op_args, (list, tuple)) else (op_args or [])
@@ -57,12 +57,15 @@ def _reject_lambda(op, python_callable):
         raise AirflowException(f"{type(op).__name__} only supports functions for python_callable arg")
 
 
-_VENV_TEMPLATE_FIELDS = ("templates_dict", "op_args", "op_kwargs", "requirements", "index_urls", "venv_cache_path")
+# Upstream builds these from a set (their order is arbitrary there); 2.10 has no
+# index_urls_from_connection_ids (see airflow2.PythonVirtualenvOperator).
+_VENV_TEMPLATE_FIELDS = ("templates_dict", "op_args", "op_kwargs", "requirements", "index_urls",
+                         "index_urls_from_connection_ids", "venv_cache_path")
 
 
 @builtin("python_virtualenv", _V2, _V3)
 class PythonVirtualenvOperator(PythonOperator):
-    """Runs the callable in a virtualenv built from ``requirements``."""
+    """Runs the callable in a virtualenv built from ``requirements`` (standard provider's class)."""
 
     template_fields = _VENV_TEMPLATE_FIELDS
     template_ext = (".txt",)
@@ -108,7 +111,7 @@ class ExternalPythonOperator(PythonOperator):
                  string_args=None, templates_dict=None, templates_exts=None, expect_airflow=True,
                  expect_pendulum=False, skip_on_exit_code=None, use_dill=False, env_vars=None,
                  inherit_env=True, **kwargs):
-        if not python:
+        if not python and checking_values():
             raise ValueError("Python Path must be defined in ExternalPythonOperator")
         _reject_lambda(self, python_callable)
         super().__init__(python_callable=python_callable, op_args=op_args, op_kwargs=op_kwargs,

@@ -4,17 +4,18 @@ standard sensors: Bash, Python, File, Time, TimeDelta, DateTime, ExternalTask
 """
 import datetime as _dt
 
-from .baseoperator import BaseOperator
+from .baseoperator import BaseOperator, checking_values
 from .builtin import builtin
 from .enums import TaskInstanceState, WeekDay
 from .exceptions import AirflowException
+from .xcomarg import XComArg
 
 _STD = "airflow.providers.standard.sensors."
 _SENSOR_ARGS = ("poke_interval", "timeout", "soft_fail", "mode", "exponential_backoff", "max_wait",
                 "silent_fail", "never_fail", "deferrable")
 
 
-def _seconds(value, name):
+def _to_seconds(value, name):
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -22,6 +23,23 @@ def _seconds(value, name):
             raise AirflowException(f"The {name} must be a non-negative number")
         return float(value)
     raise AirflowException(f"Operator arg `{name}` must be timedelta object or a non-negative number")
+
+
+def _seconds(value, name, default=None):
+    try:
+        return _to_seconds(value, name)
+    except AirflowException:
+        if checking_values():
+            raise
+        return default  # mapped task: the value comes from expand(); keep a valid number
+
+
+def _states(value, default):
+    if isinstance(value, XComArg):
+        return value  # expanded from an XComArg (mapped task): resolved at run time
+    if not value:
+        return default
+    return [str(s) for s in value]
 
 
 class PokeReturnValue:
@@ -47,8 +65,8 @@ class BaseSensorOperator(BaseOperator):
                  exponential_backoff=False, max_wait=None, silent_fail=False, never_fail=False,
                  deferrable=False, **kwargs):
         super().__init__(**kwargs)
-        self.poke_interval = _seconds(poke_interval, "poke_interval")
-        self.timeout = _seconds(timeout, "timeout")
+        self.poke_interval = _seconds(poke_interval, "poke_interval", 60.0)
+        self.timeout = _seconds(timeout, "timeout", 604800.0)
         self.soft_fail = soft_fail
         self.mode = mode
         self.exponential_backoff = exponential_backoff
@@ -56,6 +74,10 @@ class BaseSensorOperator(BaseOperator):
         self.silent_fail = silent_fail
         self.never_fail = never_fail
         self.deferrable = deferrable
+        if not checking_values():
+            if mode not in self.valid_modes:
+                self.mode = "poke"
+            return
         if soft_fail and never_fail:
             raise ValueError("soft_fail and never_fail are mutually exclusive, you can not provide both.")
         if mode not in self.valid_modes:
@@ -72,7 +94,7 @@ class BashSensor(BaseSensorOperator):
     """Succeeds when the bash command exits 0."""
 
     template_fields = ("bash_command", "env")
-    template_ext = (".sh", ".bash")
+    template_ext = ()  # unlike BashOperator: a ".sh" bash_command is not read as a template file
 
     def __init__(self, *, bash_command, env=None, output_encoding="utf-8", retry_exit_code=None, **kwargs):
         super().__init__(**kwargs)
@@ -91,7 +113,7 @@ class PythonSensor(BaseSensorOperator):
 
     def __init__(self, *, python_callable, op_args=None, op_kwargs=None, templates_dict=None, **kwargs):
         super().__init__(**kwargs)
-        if not callable(python_callable):
+        if not callable(python_callable) and checking_values():
             raise AirflowException("`python_callable` param must be callable")
         self.python_callable = python_callable
         self.op_args = list(op_args) if isinstance(op_args, (list, tuple)) else (op_args or [])
@@ -103,7 +125,7 @@ class PythonSensor(BaseSensorOperator):
 class FileSensor(BaseSensorOperator):
     """Waits for a file or folder to exist (glob patterns allowed)."""
 
-    template_fields = ("filepath",)
+    template_fields = ("filepath", "fs_conn_id")  # 2.10: ("filepath",), see airflow2.FileSensor
     ui_color = "#91818a"
 
     def __init__(self, *, filepath, fs_conn_id="fs_default", recursive=False, start_from_trigger=False,
@@ -123,7 +145,7 @@ class TimeSensor(BaseSensorOperator):
     def __init__(self, *, target_time, start_from_trigger=False, end_from_trigger=False, trigger_kwargs=None,
                  **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(target_time, _dt.time):
+        if not isinstance(target_time, _dt.time) and checking_values():
             raise TypeError(f"Expected datetime.time type for target_time. Got {type(target_time)}")
         self.target_time = target_time
         self.start_from_trigger = start_from_trigger
@@ -141,11 +163,11 @@ class TimeSensorAsync(TimeSensor):
 class TimeDeltaSensor(BaseSensorOperator):
     """Waits until ``data_interval_end + delta``."""
 
-    template_fields = ("delta",)
+    template_fields = ("delta",)  # 2.10: none, see airflow2.TimeDeltaSensor
 
     def __init__(self, *, delta, end_from_trigger=False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(delta, _dt.timedelta):
+        if not isinstance(delta, _dt.timedelta) and checking_values():
             raise TypeError(f"Expected datetime.timedelta type for delta. Got {type(delta)}")
         self.delta = delta
         self.end_from_trigger = end_from_trigger
@@ -166,7 +188,7 @@ class DateTimeSensor(BaseSensorOperator):
     def __init__(self, *, target_time, start_from_trigger=False, end_from_trigger=False, trigger_kwargs=None,
                  **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(target_time, (str, _dt.datetime)):
+        if not isinstance(target_time, (str, _dt.datetime)) and checking_values():
             raise TypeError(f"Expected str or datetime.datetime type for target_time. Got {type(target_time)}")
         self.target_time = target_time
         self.start_from_trigger = start_from_trigger
@@ -192,32 +214,33 @@ class ExternalTaskSensor(BaseSensorOperator):
                  execution_delta=None, execution_date_fn=None, check_existence=False, poll_interval=2.0,
                  **kwargs):
         super().__init__(**kwargs)
-        self.allowed_states = [str(s) for s in allowed_states] if allowed_states else [
-            TaskInstanceState.SUCCESS.value]
-        self.skipped_states = [str(s) for s in skipped_states] if skipped_states else []
-        self.failed_states = [str(s) for s in failed_states] if failed_states else []
-        total = self.allowed_states + self.skipped_states + self.failed_states
-        if len(total) != len(set(total)):
-            raise AirflowException(
-                "Duplicate values provided across allowed_states, skipped_states and failed_states."
-            )
-        if external_task_id is not None and external_task_ids is not None:
-            raise ValueError(
-                "Only one of `external_task_id` or `external_task_ids` may be provided to ExternalTaskSensor; "
-                "use external_task_id or external_task_ids or external_task_group_id."
-            )
-        if external_task_group_id is not None and (external_task_id is not None or external_task_ids is not None):
-            raise ValueError(
-                "Only one of `external_task_group_id` or `external_task_ids` may be provided to "
-                "ExternalTaskSensor; use external_task_id or external_task_ids or external_task_group_id."
-            )
-        if external_task_id is not None:
+        self.allowed_states = _states(allowed_states, [TaskInstanceState.SUCCESS.value])
+        self.skipped_states = _states(skipped_states, [])
+        self.failed_states = _states(failed_states, [])
+        if checking_values():
+            total = self.allowed_states + self.skipped_states + self.failed_states
+            if len(total) != len(set(total)):
+                raise AirflowException(
+                    "Duplicate values provided across allowed_states, skipped_states and failed_states."
+                )
+            if external_task_id is not None and external_task_ids is not None:
+                raise ValueError(
+                    "Only one of `external_task_id` or `external_task_ids` may be provided to ExternalTaskSensor; "
+                    "use external_task_id or external_task_ids or external_task_group_id."
+                )
+            if external_task_group_id is not None and (external_task_id is not None
+                                                       or external_task_ids is not None):
+                raise ValueError(
+                    "Only one of `external_task_group_id` or `external_task_ids` may be provided to "
+                    "ExternalTaskSensor; use external_task_id or external_task_ids or external_task_group_id."
+                )
+            if execution_delta is not None and execution_date_fn is not None:
+                raise ValueError(
+                    "Only one of `execution_delta` or `execution_date_fn` may be provided to ExternalTaskSensor; "
+                    "not both."
+                )
+        if external_task_id is not None and external_task_ids is None:
             external_task_ids = [external_task_id]
-        if execution_delta is not None and execution_date_fn is not None:
-            raise ValueError(
-                "Only one of `execution_delta` or `execution_date_fn` may be provided to ExternalTaskSensor; "
-                "not both."
-            )
         self.external_dag_id = external_dag_id
         self.external_task_id = external_task_id
         self.external_task_ids = external_task_ids
@@ -230,31 +253,28 @@ class ExternalTaskSensor(BaseSensorOperator):
 
 @builtin("external_task_marker", "airflow.sensors.external_task", _STD + "external_task")
 class ExternalTaskMarker(BaseOperator):
-    """Clearing this task with "recursive" also clears the task in the other DAG."""
+    """Clearing this task with "recursive" also clears the task in the other DAG.
+
+    The standard provider's class; 2.10's takes ``execution_date`` instead of
+    ``logical_date`` (see ``airflow2.ExternalTaskMarker``).
+    """
 
     template_fields = ("external_dag_id", "external_task_id", "logical_date")
     ui_color = "#4db7db"
-    _updraft_hidden_args = ("execution_date",)
 
     def __init__(self, *, external_dag_id, external_task_id, logical_date="{{ logical_date.isoformat() }}",
-                 execution_date=None, recursion_depth=10, **kwargs):
+                 recursion_depth=10, **kwargs):
         super().__init__(**kwargs)
-        if execution_date is not None:
-            logical_date = execution_date
         if isinstance(logical_date, _dt.datetime):
             logical_date = logical_date.isoformat()
-        elif not isinstance(logical_date, str):
+        elif not isinstance(logical_date, str) and checking_values():
             raise TypeError(f"Expected str or datetime.datetime type for logical_date. Got {type(logical_date)}")
-        if recursion_depth <= 0:
+        if checking_values() and recursion_depth <= 0:
             raise ValueError("recursion_depth should be a positive integer")
         self.external_dag_id = external_dag_id
         self.external_task_id = external_task_id
         self.logical_date = logical_date
         self.recursion_depth = recursion_depth
-
-    @property
-    def execution_date(self):
-        return self.logical_date
 
 
 @builtin("day_of_week_sensor", "airflow.sensors.weekday", _STD + "weekday")
@@ -265,6 +285,6 @@ class DayOfWeekSensor(BaseSensorOperator):
 
     def __init__(self, *, week_day, use_task_logical_date=False, use_task_execution_day=False, **kwargs):
         super().__init__(**kwargs)
-        self._week_day_num = WeekDay.validate_week_day(week_day)
+        self._week_day_num = WeekDay.validate_week_day(week_day) if checking_values() else None
         self.week_day = week_day
         self.use_task_logical_date = use_task_logical_date or use_task_execution_day

@@ -1,2 +1,3 @@
-"""``airflow.sensors.external_task``: ExternalTaskSensor and ExternalTaskMarker."""
-from airflow._updraft.sensors import ExternalTaskMarker, ExternalTaskSensor  # noqa: F401
+"""``airflow.sensors.external_task``: ExternalTaskSensor and (2.10's) ExternalTaskMarker."""
+from airflow._updraft.airflow2 import ExternalTaskMarker  # noqa: F401
+from airflow._updraft.sensors import ExternalTaskSensor  # noqa: F401

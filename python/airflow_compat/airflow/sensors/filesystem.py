@@ -1,2 +1,2 @@
-"""``airflow.sensors.filesystem``: FileSensor."""
-from airflow._updraft.sensors import FileSensor  # noqa: F401
+"""``airflow.sensors.filesystem``: (2.10's) FileSensor."""
+from airflow._updraft.airflow2 import FileSensor  # noqa: F401

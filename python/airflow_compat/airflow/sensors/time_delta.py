@@ -1,2 +1,2 @@
-"""``airflow.sensors.time_delta``: TimeDeltaSensor (+Async)."""
-from airflow._updraft.sensors import TimeDeltaSensor, TimeDeltaSensorAsync  # noqa: F401
+"""``airflow.sensors.time_delta``: (2.10's) TimeDeltaSensor (+Async)."""
+from airflow._updraft.airflow2 import TimeDeltaSensor, TimeDeltaSensorAsync  # noqa: F401
