@@ -512,12 +512,19 @@ async fn the_articles_dag_loads_unchanged() {
             .contains(&json!("value"))
     );
 
-    let warnings: Vec<(String, String)> = sqlx::query_as(
-        "SELECT task_id, message FROM dag_warning WHERE dag_id = 'software_factory_pipeline' ORDER BY task_id",
-    )
-    .fetch_all(&u.db.pool)
-    .await
-    .expect("warnings");
+    let listed = u.json(&["dags", "list-warnings", "-o", "json"]);
+    let warnings: Vec<(String, String)> = listed
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter(|w| w["dag_id"] == "software_factory_pipeline")
+        .map(|w| {
+            (
+                w["task_id"].as_str().unwrap_or_default().to_owned(),
+                w["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert_eq!(warnings[0].0, "deploy");
     assert!(

@@ -390,6 +390,27 @@ pub async fn versions(pool: &PgPool, dag_id: &str) -> Result<Vec<(i32, String)>>
     .await?)
 }
 
+/// A parse-time warning (Airflow's `dag_warning`), e.g. an `xcom_pull` of a
+/// task id the DAG does not have.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct DagWarningRow {
+    pub dag_id: String,
+    pub warning_type: String,
+    pub task_id: String,
+    pub message: String,
+}
+
+/// Warnings of the active DAGs.
+pub async fn all_warnings(pool: &PgPool) -> Result<Vec<DagWarningRow>> {
+    Ok(sqlx::query_as(
+        "SELECT w.dag_id, w.warning_type, w.task_id, w.message
+           FROM dag_warning w JOIN dag d ON d.dag_id = w.dag_id AND d.is_active
+          ORDER BY w.dag_id, w.task_id, w.message",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Parse-time warnings of a DAG.
 pub async fn warnings(pool: &PgPool, dag_id: &str) -> Result<Vec<(String, String, String)>> {
     Ok(sqlx::query_as(

@@ -111,7 +111,21 @@ def reap(block=False):
                 pass
 
 
-class ParseJob:
+class Answers:
+    """Results handed to the server in request order (``results``, ``taken``)."""
+
+    def take_ready(self):
+        """Results not yet handed out, in order."""
+        ready = self.results[self.taken:]
+        self.taken = len(self.results)
+        return ready
+
+    @property
+    def exhausted(self):
+        return self.done and self.taken == len(self.results)
+
+
+class ParseJob(Answers):
     """Forked parses of a batch of requests, driven by the server's select loop.
 
     One child parses the batch's files in turn and writes one result line per
@@ -135,16 +149,6 @@ class ParseJob:
     @property
     def done(self):
         return len(self.results) == len(self.reqs)
-
-    def take_ready(self):
-        """Results not yet handed out, in order."""
-        ready = self.results[self.taken:]
-        self.taken = len(self.results)
-        return ready
-
-    @property
-    def exhausted(self):
-        return self.done and self.taken == len(self.results)
 
     def _current(self):
         return self.reqs[len(self.results)]

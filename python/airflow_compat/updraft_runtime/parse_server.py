@@ -21,7 +21,7 @@ import sys
 import time
 
 from updraft_runtime import forking
-from updraft_runtime.parse_job import ParseJob, error_result, reap
+from updraft_runtime.parse_job import Answers, ParseJob, error_result, reap
 
 _READ = 1 << 16
 
@@ -34,7 +34,7 @@ _READ = 1 << 16
 BATCH = 64
 
 
-class _Done:
+class _Done(Answers):
     """A request answered without forking (e.g. a malformed line)."""
 
     done = True
@@ -44,15 +44,6 @@ class _Done:
     def __init__(self, result):
         self.results = [result]
         self.taken = 0
-
-    def take_ready(self):
-        ready = self.results[self.taken:]
-        self.taken = len(self.results)
-        return ready
-
-    @property
-    def exhausted(self):
-        return self.taken == len(self.results)
 
     def on_tick(self, now, idle):
         pass

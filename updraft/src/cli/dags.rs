@@ -31,6 +31,11 @@ pub enum DagsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List problems found while parsing that do not stop a DAG from loading.
+    ListWarnings {
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Format,
+    },
     /// Parse every DAG file now, store the results and exit.
     Reserialize {
         /// Parse only new or changed files (what each pass of the processor does).
@@ -53,6 +58,14 @@ pub async fn run(cmd: DagsCommand, settings: &Settings) -> anyhow::Result<ExitCo
                 return Ok(ExitCode::from(1));
             }
         }
+        DagsCommand::ListWarnings { output } => {
+            let rows = dags::all_warnings(&pool).await?;
+            print_rows(
+                &rows,
+                &["dag_id", "task_id", "warning_type", "message"],
+                output,
+            )?;
+        }
         DagsCommand::Show { dag_id, json } => {
             let Some(data) = dags::serialized(&pool, &dag_id).await? else {
                 eprintln!(
@@ -67,7 +80,7 @@ pub async fn run(cmd: DagsCommand, settings: &Settings) -> anyhow::Result<ExitCo
             }
         }
         DagsCommand::Reserialize { only_changed } => {
-            let processor = wiring::dag_processor(settings, pool)?;
+            let processor = wiring::dag_processor(settings, pool.clone())?;
             let mode = if only_changed {
                 Mode::Changed
             } else {
@@ -91,6 +104,12 @@ pub async fn run(cmd: DagsCommand, settings: &Settings) -> anyhow::Result<ExitCo
                 report.import_errors,
                 report.files_gone,
             );
+            for w in dags::all_warnings(&pool).await? {
+                eprintln!(
+                    "warning: DAG {} task {}: {}",
+                    w.dag_id, w.task_id, w.message
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

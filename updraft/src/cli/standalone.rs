@@ -75,6 +75,12 @@ async fn run_components(
         errors.len(),
         first.elapsed.as_secs_f64()
     );
+    for w in updraft_core::store::dags::all_warnings(&pool).await? {
+        println!(
+            "  Warning: DAG {} task {}: {}",
+            w.dag_id, w.task_id, w.message
+        );
+    }
     for e in &errors {
         println!(
             "  Broken DAG: {}:{} {}",
