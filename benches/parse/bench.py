@@ -5,6 +5,7 @@ per run while sampling the memory of the whole process tree."""
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -87,18 +88,23 @@ def main():
         url = sh([os.path.join(ROOT, "scripts", "pg.sh"), "start", pgdir])
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "UPDRAFT__"))}
         env.update(UPDRAFT_HOME=os.path.join(work, "home"), UPDRAFT__CORE__DAGS_FOLDER=dags)
-        rates, peaks = [], []
+        rates, peaks, cpus = [], [], []
         for run in range(a.runs):
             db = f"bench{run}"
             subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {db}"], check=True, capture_output=True)
             env["UPDRAFT__DATABASE__URL"] = url.rsplit("/", 1)[0] + "/" + db
             sh([a.bin, "db", "migrate"], env=env)
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             proc = subprocess.Popen([a.bin, "dags", "reserialize"], env=env, stdout=subprocess.PIPE, text=True)
             sampler = Sampler(proc.pid)
             sampler.start()
             out, _ = proc.communicate()
             wall = time.perf_counter() - t0
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # CPU of updraft and its parse servers and children (not PostgreSQL):
+            # robust to other load on the machine, unlike wall time.
+            cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
             sampler.stop = True
             sampler.join()
             if proc.returncode != 0:
@@ -107,8 +113,9 @@ def main():
             if not m or int(m.group(1)) != a.files or int(m.group(2)) != a.files or int(m.group(3)) != 0:
                 sys.exit(f"unexpected result: {out}")
             rates.append(a.files / wall)
+            cpus.append(cpu)
             peaks.append((sampler.peak_rss, sampler.peak_pss, sampler.peak_main_rss))
-            print(f"run {run + 1}: {wall:.3f} s wall, {a.files / wall:.0f} files/s, peak RSS (tree) "
+            print(f"run {run + 1}: {wall:.3f} s wall, {a.files / wall:.0f} files/s, {cpu:.2f} CPU-s, peak RSS (tree) "
                   f"{sampler.peak_rss / 1024:.0f} MiB, peak PSS (tree) {sampler.peak_pss / 1024:.0f} MiB, "
                   f"processor RSS {sampler.peak_main_rss / 1024:.0f} MiB", flush=True)
 
@@ -122,6 +129,8 @@ def main():
         print(f"machine: {cpu} cores, {os.uname().machine}, load avg {os.getloadavg()[0]:.2f}")
         print(f"files: {a.files} x 10 tasks (gen_dags.py --parse-n {a.files}), runs: {a.runs}, fresh database each run")
         print(f"median: {statistics.median(rates):.0f} files/s (min {min(rates):.0f}, max {max(rates):.0f}), end-to-end wall time of the command")
+        print(f"median CPU: {statistics.median(cpus):.2f} s for {a.files} files = "
+              f"{statistics.median(cpus) * 1000 / a.files:.2f} ms/file (updraft + parse servers, without PostgreSQL)")
         print(f"median peak memory: RSS(tree) {statistics.median(p[0] for p in peaks) / 1024:.0f} MiB, "
               f"PSS(tree) {statistics.median(p[1] for p in peaks) / 1024:.0f} MiB, "
               f"processor alone {statistics.median(p[2] for p in peaks) / 1024:.0f} MiB")

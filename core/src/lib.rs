@@ -4,8 +4,10 @@
 
 pub mod config;
 pub mod db;
+pub mod deps;
 pub mod error;
 pub mod model;
 pub mod store;
+pub mod timetable;
 
 pub use error::{Error, Result};
