@@ -53,6 +53,8 @@ struct Server {
     stdout: Lines<BufReader<ChildStdout>>,
     /// Requests sent and not yet answered, in order (the server answers in order).
     in_flight: VecDeque<PathBuf>,
+    /// Not yet sent anything: a failure now is not a stale idle server's.
+    fresh: bool,
 }
 
 impl Server {
@@ -77,6 +79,7 @@ impl Server {
             stdin,
             stdout: BufReader::with_capacity(1 << 20, stdout).lines(),
             in_flight: VecDeque::new(),
+            fresh: true,
         })
     }
 
@@ -93,6 +96,7 @@ impl Server {
             .write_all(line.as_bytes())
             .await
             .map_err(|e| format!("writing to the parse server: {e}"))?;
+        self.fresh = false;
         self.in_flight.push_back(path.to_owned());
         Ok(())
     }
@@ -118,11 +122,23 @@ impl Server {
     }
 }
 
-/// N parse servers fed from one queue.
-#[derive(Debug, Clone)]
+/// N parse servers fed from one queue. Servers outlive a `parse_all` call:
+/// idle ones wait in the pool for the next refresh (start-up of an embedded
+/// interpreter with the airflow package costs ~150 ms).
+#[derive(Clone)]
 pub struct ParsePool {
     command: ParseServerCommand,
     size: usize,
+    idle: Arc<Mutex<Vec<Server>>>,
+}
+
+impl std::fmt::Debug for ParsePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsePool")
+            .field("command", &self.command)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 type Queue = Arc<Mutex<VecDeque<PathBuf>>>;
@@ -132,6 +148,34 @@ impl ParsePool {
         Self {
             command,
             size: size.max(1),
+            idle: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Stops the idle servers: closes their input and waits for them (their
+    /// children exit with them), rather than killing them on drop.
+    pub async fn shutdown(&self) {
+        let servers: Vec<Server> = std::mem::take(&mut *self.idle.lock().await);
+        for mut s in servers {
+            drop(s.stdin);
+            if tokio::time::timeout(Duration::from_secs(5), s.child.wait())
+                .await
+                .is_err()
+            {
+                let _ = s.child.kill().await;
+            }
+        }
+    }
+
+    /// Starts servers up to the pool's size, so that their start-up overlaps
+    /// other work (scanning the folder). Failures surface on first use.
+    pub async fn warm_up(&self) {
+        let mut idle = self.idle.lock().await;
+        while idle.len() < self.size {
+            match Server::spawn(&self.command) {
+                Ok(s) => idle.push(s),
+                Err(_) => break,
+            }
         }
     }
 
@@ -151,8 +195,9 @@ impl ParsePool {
             let (queue, limits, results) =
                 (Arc::clone(&queue), Arc::clone(&limits), results.clone());
             let command = self.command.clone();
+            let idle = Arc::clone(&self.idle);
             handles.push(tokio::spawn(async move {
-                let mut server: Option<Server> = None;
+                let mut server: Option<Server> = idle.lock().await.pop();
                 while let Some((path, result)) =
                     next_result(&command, &mut server, &queue, &limits).await
                 {
@@ -160,9 +205,9 @@ impl ParsePool {
                         break;
                     }
                 }
-                if let Some(mut s) = server {
-                    drop(s.stdin);
-                    let _ = tokio::time::timeout(Duration::from_secs(5), s.child.wait()).await;
+                // Keep a server with nothing in flight for the next refresh.
+                if let Some(s) = server.filter(|s| s.in_flight.is_empty()) {
+                    idle.lock().await.push(s);
                 }
             }));
         }
@@ -239,6 +284,12 @@ async fn send(
     };
     match s.send(path, limits).await {
         Ok(()) => Ok(()),
+        // An idle server that died meanwhile: replace it, once, without
+        // blaming this file.
+        Err(_) if s.in_flight.is_empty() && !s.fresh => {
+            *server = None;
+            Box::pin(send(command, server, queue, path, limits)).await
+        }
         Err(message) => match s.in_flight.front().cloned() {
             // The server died while busy: blame the file it was parsing; this
             // one goes back to the queue with the rest.
@@ -324,6 +375,24 @@ mod tests {
             err.message
         );
         assert!(results[2].1.ok, "a fresh server serves the third file");
+    }
+
+    // Invariant: servers are kept between calls, and one that died while idle
+    // is replaced without failing the next file.
+    #[tokio::test]
+    async fn an_idle_server_that_died_is_replaced_silently() {
+        // Each server life answers one request, then exits.
+        let script = r#"read l; echo '{"path":"x","ok":true,"dags":[],"error":null}'; exit 0"#;
+        let pool = ParsePool::new(sh(script), 1);
+        assert!(run(&pool, &["a.py"]).await[0].1.ok);
+        assert_eq!(
+            pool.idle.lock().await.len(),
+            1,
+            "the server is kept for the next call"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await; // it exits meanwhile
+        let second = run(&pool, &["b.py"]).await;
+        assert!(second[0].1.ok, "{:?}", second[0].1.error);
     }
 
     // Invariant: a server that stops answering is given up on after the

@@ -74,7 +74,12 @@ impl DagProcessor {
         let started = Instant::now();
         let folder = self.options.dags_folder.clone();
         let syntax = self.options.ignore_syntax;
-        let scanned = tokio::task::spawn_blocking(move || scan::scan(&folder, syntax)).await?;
+        let scanning = tokio::task::spawn_blocking(move || scan::scan(&folder, syntax));
+        if mode == Mode::All {
+            // Parse servers start while the folder is read.
+            self.pool.warm_up().await;
+        }
+        let scanned = scanning.await?;
         let mut report = RefreshReport {
             files_seen: scanned.files.len(),
             scan_problems: scanned.problems,
@@ -191,6 +196,11 @@ impl DagProcessor {
         Ok(())
     }
 
+    /// Stops the parse servers kept between refreshes.
+    pub async fn shutdown(&self) {
+        self.pool.shutdown().await;
+    }
+
     /// Refreshes every `refresh_interval` until `shutdown` resolves. A failed
     /// refresh (say, the database restarting) is logged and retried.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
@@ -212,7 +222,10 @@ impl DagProcessor {
                 }
             }
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => {
+                    self.pool.shutdown().await;
+                    return;
+                }
                 _ = tokio::time::sleep(self.options.refresh_interval) => {}
             }
         }

@@ -86,10 +86,9 @@ pub async fn run(cmd: DagsCommand, settings: &Settings) -> anyhow::Result<ExitCo
             } else {
                 Mode::All
             };
-            let report = processor
-                .refresh(mode)
-                .await
-                .context("reserializing the dags folder")?;
+            let report = processor.refresh(mode).await;
+            processor.shutdown().await;
+            let report = report.context("reserializing the dags folder")?;
             for p in &report.scan_problems {
                 eprintln!("warning: {}: {}", p.path.display(), p.message);
             }
