@@ -57,13 +57,25 @@ pub enum Schedule {
         preset: Option<String>,
         timezone: Option<String>,
         timetable: Option<String>,
+        /// `CronTriggerTimetable(interval=)`: seconds, or relativedelta fields.
+        #[serde(default)]
+        interval: Option<Value>,
+        /// `CronTriggerTimetable(run_immediately=)`: true, false, "auto" or seconds.
+        #[serde(default)]
+        run_immediately: Option<Value>,
     },
     Delta {
         seconds: f64,
         timetable: Option<String>,
+        #[serde(default)]
+        interval: Option<Value>,
     },
     Relativedelta {
         value: Value,
+        #[serde(default)]
+        timetable: Option<String>,
+        #[serde(default)]
+        interval: Option<Value>,
     },
     Assets {
         condition: Value,
@@ -91,7 +103,7 @@ impl Schedule {
             Self::Continuous => "@continuous".into(),
             Self::Cron { expr, preset, .. } => preset.clone().unwrap_or_else(|| expr.clone()),
             Self::Delta { seconds, .. } => python_timedelta_str(*seconds),
-            Self::Relativedelta { value } => format!("relativedelta({value})"),
+            Self::Relativedelta { value, .. } => format!("relativedelta({value})"),
             Self::Assets { .. } => "Asset".into(),
             Self::Timetable {
                 class, description, ..
@@ -133,11 +145,14 @@ mod tests {
             preset: Some("@daily".into()),
             timezone: None,
             timetable: None,
+            interval: None,
+            run_immediately: None,
         };
         assert_eq!(daily.summary(), "@daily");
         let delta = |s| Schedule::Delta {
             seconds: s,
             timetable: None,
+            interval: None,
         };
         assert_eq!(delta(86_400.0).summary(), "1 day, 0:00:00");
         assert_eq!(delta(300.0).summary(), "0:05:00");

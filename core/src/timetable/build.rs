@@ -33,8 +33,8 @@ impl From<&SchedulerSettings> for ScheduleDefaults {
     }
 }
 
-/// `CronTriggerTimetable`/`DeltaTriggerTimetable` arguments that the
-/// serialized `schedule` object does not carry (yet).
+/// `CronTriggerTimetable`/`DeltaTriggerTimetable` arguments (`interval`,
+/// `run_immediately`), read from the serialized `schedule` object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TriggerOptions {
     pub interval: Delta,
@@ -47,6 +47,58 @@ impl Default for TriggerOptions {
             interval: Delta::ZERO,
             run_immediately: RunImmediately::No,
         }
+    }
+}
+
+impl TriggerOptions {
+    /// The options a serialized schedule carries. Versions stored before the
+    /// fields existed have none: Airflow's defaults (no interval, `False`).
+    pub fn from_schedule(schedule: &Schedule) -> Result<Self, TimetableError> {
+        let (interval, run_immediately) = match schedule {
+            Schedule::Cron {
+                interval,
+                run_immediately,
+                ..
+            } => (interval.as_ref(), run_immediately.as_ref()),
+            Schedule::Delta { interval, .. } | Schedule::Relativedelta { interval, .. } => {
+                (interval.as_ref(), None)
+            }
+            Schedule::AssetOrTime { timetable, .. } => return Self::from_schedule(timetable),
+            _ => (None, None),
+        };
+        Ok(Self {
+            interval: match interval {
+                None => Delta::ZERO,
+                Some(serde_json::Value::Number(n)) => {
+                    Delta::from_seconds(n.as_f64().unwrap_or(f64::NAN))?
+                }
+                Some(v @ serde_json::Value::Object(_)) => {
+                    Delta::Relative(RelativeDelta::from_json(v)?)
+                }
+                Some(other) => {
+                    return Err(TimetableError::InvalidRelativeDelta(format!(
+                        "interval {other}"
+                    )));
+                }
+            },
+            run_immediately: match run_immediately {
+                None | Some(serde_json::Value::Bool(false)) => RunImmediately::No,
+                Some(serde_json::Value::Bool(true)) => RunImmediately::Yes,
+                Some(serde_json::Value::String(s)) if s == "auto" => RunImmediately::Auto,
+                Some(serde_json::Value::Number(n)) => {
+                    let micros = (n.as_f64().unwrap_or(f64::NAN) * 1e6).round();
+                    if !micros.is_finite() || micros.abs() > 9.0e15 {
+                        return Err(TimetableError::NonPositiveDelta(n.to_string()));
+                    }
+                    RunImmediately::Within(TimeDelta::microseconds(micros as i64))
+                }
+                Some(other) => {
+                    return Err(TimetableError::Unsupported(format!(
+                        "run_immediately = {other}"
+                    )));
+                }
+            },
+        })
     }
 }
 
@@ -101,7 +153,7 @@ impl DagSchedule {
             start_date: parse_date("start_date", dag.start_date.as_deref())?,
             end_date: parse_date("end_date", dag.end_date.as_deref())?,
             catchup: dag.catchup,
-            trigger: TriggerOptions::default(),
+            trigger: TriggerOptions::from_schedule(&dag.schedule)?,
         };
         Self::new(&timing, defaults)
     }
@@ -275,12 +327,15 @@ fn kind_for(
                 K::CronDataInterval(cron)
             }
         }
-        Schedule::Delta { seconds, timetable } => {
-            delta_kind(Delta::from_seconds(*seconds)?, timetable.as_deref())?
-        }
-        Schedule::Relativedelta { value } => {
-            delta_kind(Delta::Relative(RelativeDelta::from_json(value)?), None)?
-        }
+        Schedule::Delta {
+            seconds, timetable, ..
+        } => delta_kind(Delta::from_seconds(*seconds)?, timetable.as_deref())?,
+        Schedule::Relativedelta {
+            value, timetable, ..
+        } => delta_kind(
+            Delta::Relative(RelativeDelta::from_json(value)?),
+            timetable.as_deref(),
+        )?,
         Schedule::Assets { .. } => K::Assets,
         Schedule::AssetOrTime { timetable, .. } => {
             match kind_for(timetable, dialect, defaults, trigger)? {

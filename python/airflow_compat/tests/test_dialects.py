@@ -212,3 +212,25 @@ venv()
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ScheduleEncodingTest(unittest.TestCase):
+    """Timetable arguments that change when runs happen must be serialized."""
+
+    def test_cron_trigger_interval_and_run_immediately(self):
+        import datetime as dt
+        from airflow._updraft.schedule import encode_schedule
+        from airflow.timetables.trigger import CronTriggerTimetable
+
+        s = encode_schedule(CronTriggerTimetable("0 2 * * *", timezone="UTC", interval=dt.timedelta(hours=1),
+                                                 run_immediately=None), dt.timezone.utc)
+        self.assertEqual((s["timetable"], s["interval"], s["run_immediately"]), ("trigger", 3600.0, "auto"))
+        s = encode_schedule("0 2 * * *", dt.timezone.utc)
+        self.assertEqual((s["interval"], s["run_immediately"]), (0.0, False))
+
+    def test_relativedelta_keeps_zero_absolute_fields(self):
+        from dateutil.relativedelta import relativedelta
+        from airflow._updraft.schedule import encode_schedule
+
+        s = encode_schedule(relativedelta(months=1, day=1, hour=0), __import__("datetime").timezone.utc)
+        self.assertEqual(s["value"], {"months": 1, "day": 1, "hour": 0})

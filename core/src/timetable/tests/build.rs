@@ -246,3 +246,56 @@ fn summaries_and_descriptions() {
     }
     assert_eq!(timedelta_str(TimeDelta::seconds(-1)), "-1 day, 23:59:59");
 }
+
+// Invariant: a trigger timetable's `interval` and `run_immediately` travel in
+// the serialized schedule and reach the timetable (they changed runs' data
+// intervals silently when they were dropped).
+#[test]
+fn trigger_options_come_from_the_serialized_schedule() {
+    let cron = |extra: serde_json::Value| {
+        let mut s = json!({"type": "cron", "expr": "0 2 * * *", "preset": null,
+                           "timezone": "UTC", "timetable": "trigger"});
+        if let (Some(base), Some(more)) = (s.as_object_mut(), extra.as_object()) {
+            base.extend(more.clone());
+        }
+        s
+    };
+    let now = t("2024-06-03T12:00:00Z");
+    let with_hour = DagSchedule::from_dag(
+        &dag(
+            cron(json!({"interval": 3600.0, "run_immediately": false})),
+            "3",
+            Some(true),
+        ),
+        &V3_DEFAULTS,
+    )
+    .expect("with interval");
+    let first = with_hour.next_dagrun_info(None, now).expect("first run");
+    assert_eq!(
+        first.data_interval.end - first.data_interval.start,
+        TimeDelta::hours(1)
+    );
+    assert_eq!(first.data_interval.end, t("2024-06-01T02:00:00Z"));
+
+    // Stored before the fields existed: Airflow's defaults, a point interval.
+    let old = DagSchedule::from_dag(&dag(cron(json!({})), "3", Some(true)), &V3_DEFAULTS)
+        .expect("old version");
+    let first = old.next_dagrun_info(None, now).expect("first run");
+    assert_eq!(first.data_interval.start, first.data_interval.end);
+
+    assert_eq!(
+        TriggerOptions::from_schedule(&schedule(cron(json!({"run_immediately": "auto"}))))
+            .expect("auto")
+            .run_immediately,
+        RunImmediately::Auto
+    );
+    assert_eq!(
+        TriggerOptions::from_schedule(&schedule(cron(json!({"run_immediately": 600.0}))))
+            .expect("within")
+            .run_immediately,
+        RunImmediately::Within(TimeDelta::minutes(10))
+    );
+    assert!(
+        TriggerOptions::from_schedule(&schedule(cron(json!({"run_immediately": "soon"})))).is_err()
+    );
+}

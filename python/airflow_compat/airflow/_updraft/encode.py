@@ -120,7 +120,10 @@ def encode(v):
             val = getattr(v, f, None)
             if f == "weeks":
                 continue
-            if val:
+            # Relative fields (plural) are 0 when unset; absolute ones None,
+            # and an absolute 0 (hour=0: "at midnight") is meaningful.
+            absolute = not f.endswith("s") and f != "weekday"
+            if (val is not None) if absolute else bool(val):
                 out[f] = val if isinstance(val, (int, float)) else repr(val)
         return _tag("relativedelta", out)
     if isinstance(v, _FUNC_TYPES):

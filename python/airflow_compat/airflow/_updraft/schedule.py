@@ -26,10 +26,28 @@ def condition(c):
     raise TypeError(f"not an asset condition: {c!r}")
 
 
-def _cron(expr, tz, timetable):
+def _span(value):
+    """A trigger timetable's ``interval``: seconds, or a relativedelta's fields."""
+    if _is_relativedelta(value):
+        return encode(value)["__var"]
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    return 0.0
+
+
+def _run_immediately(value):
+    """``run_immediately``: true, false, "auto" (None) or seconds (a timedelta)."""
+    if value is None:
+        return "auto"
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    return bool(value)
+
+
+def _cron(expr, tz, timetable, interval=0.0, run_immediately=False):
     preset = expr if expr in tt.CRON_PRESETS else None
     return {"type": "cron", "expr": tt.validate_cron(expr), "preset": preset, "timezone": tz,
-            "timetable": timetable}
+            "timetable": timetable, "interval": interval, "run_immediately": run_immediately}
 
 
 def encode_schedule(raw, dag_tz):
@@ -46,9 +64,9 @@ def encode_schedule(raw, dag_tz):
             return {"type": "continuous"}
         return _cron(raw, tzn, None)
     if isinstance(raw, _dt.timedelta):
-        return {"type": "delta", "seconds": raw.total_seconds(), "timetable": None}
+        return {"type": "delta", "seconds": raw.total_seconds(), "timetable": None, "interval": 0.0}
     if _is_relativedelta(raw):
-        return {"type": "relativedelta", "value": encode(raw)["__var"], "timetable": None}
+        return {"type": "relativedelta", "value": encode(raw)["__var"], "timetable": None, "interval": 0.0}
     if isinstance(raw, BaseAsset):
         return {"type": "assets", "condition": condition(raw)}
     if isinstance(raw, (list, tuple, set, frozenset)):
@@ -71,14 +89,18 @@ def _encode_timetable(t, tzn):
     if cls is tt.ContinuousTimetable:
         return {"type": "continuous"}
     if cls is tt.CronTriggerTimetable or cls is tt.CronDataIntervalTimetable:
-        kind = "trigger" if cls is tt.CronTriggerTimetable else "data_interval"
-        return _cron(t._expression, t.timezone_name, kind)
+        if cls is tt.CronTriggerTimetable:
+            return _cron(t._expression, t.timezone_name, "trigger", _span(t._interval),
+                         _run_immediately(t._run_immediately))
+        return _cron(t._expression, t.timezone_name, "data_interval")
     if cls is tt.DeltaTriggerTimetable or cls is tt.DeltaDataIntervalTimetable:
         kind = "trigger" if cls is tt.DeltaTriggerTimetable else "data_interval"
         t.validate()
+        interval = _span(getattr(t, "_interval", None))
         if _is_relativedelta(t._delta):
-            return {"type": "relativedelta", "value": encode(t._delta)["__var"], "timetable": kind}
-        return {"type": "delta", "seconds": t._delta.total_seconds(), "timetable": kind}
+            return {"type": "relativedelta", "value": encode(t._delta)["__var"], "timetable": kind,
+                    "interval": interval}
+        return {"type": "delta", "seconds": t._delta.total_seconds(), "timetable": kind, "interval": interval}
     if cls is tt.AssetTriggeredTimetable:
         return {"type": "assets", "condition": condition(t.asset_condition)}
     if cls is tt.AssetOrTimeSchedule:
