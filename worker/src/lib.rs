@@ -4,3 +4,7 @@
 //! that will link rdkafka.
 //!
 //! Not built yet: this crate is the home of issue #3's and #4's work.
+
+pub mod log_sink;
+pub mod operators;
+pub mod templates;

@@ -3,7 +3,9 @@
 //! transaction begins and ends; reads that need no transaction take the pool.
 
 pub mod dag_files;
+pub mod dag_runs;
 pub mod dags;
 pub mod import_errors;
+pub mod task_instances;
 
 pub use sqlx::{PgConnection, PgPool};

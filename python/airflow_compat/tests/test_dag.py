@@ -24,7 +24,8 @@ with DAG("full", description="d", schedule="@daily", start_date=datetime(2024, 1
 """)
         self.assertEqual(d["description"], "d")
         self.assertEqual(d["schedule"], {"type": "cron", "expr": "0 0 * * *", "preset": "@daily",
-                                         "timezone": "UTC", "timetable": None})
+                                         "timezone": "UTC", "timetable": None, "interval": 0.0,
+                                         "run_immediately": False})
         self.assertEqual(d["end_date"], "2025-01-01T00:00:00+00:00")
         self.assertEqual(d["template_searchpath"], ["/tmp"])
         self.assertEqual(d["user_defined_macros"], ["m"])
@@ -137,11 +138,13 @@ class ScheduleTest(DagFileTest):
         self.assertEqual(self.sched('"@once"'), {"type": "once"})
         self.assertEqual(self.sched('"@continuous"'), {"type": "continuous"})
         self.assertEqual(self.sched('"*/5 * * * *"'), {"type": "cron", "expr": "*/5 * * * *", "preset": None,
-                                                       "timezone": "UTC", "timetable": None})
+                                                       "timezone": "UTC", "timetable": None, "interval": 0.0,
+                                                       "run_immediately": False})
         self.assertEqual(self.sched('"@quarterly"')["expr"], "0 0 1 */3 *")
-        self.assertEqual(self.sched("timedelta(hours=6)"), {"type": "delta", "seconds": 21600.0, "timetable": None})
+        self.assertEqual(self.sched("timedelta(hours=6)"), {"type": "delta", "seconds": 21600.0, "timetable": None,
+                                                            "interval": 0.0})
         self.assertEqual(self.sched("relativedelta(months=1)", "from dateutil.relativedelta import relativedelta\n"),
-                         {"type": "relativedelta", "value": {"months": 1}, "timetable": None})
+                         {"type": "relativedelta", "value": {"months": 1}, "timetable": None, "interval": 0.0})
 
     def test_schedule_interval_spelling(self):
         d = self.dag(HEAD + 'dag = DAG("s", schedule_interval="@hourly", start_date=datetime(2024, 1, 1))\n')
@@ -153,11 +156,11 @@ class ScheduleTest(DagFileTest):
                "DeltaDataIntervalTimetable\n")
         self.assertEqual(self.sched('CronTriggerTimetable("0 1 * * *", timezone="Asia/Tokyo")', imp),
                          {"type": "cron", "expr": "0 1 * * *", "preset": None, "timezone": "Asia/Tokyo",
-                          "timetable": "trigger"})
+                          "timetable": "trigger", "interval": 0.0, "run_immediately": False})
         self.assertEqual(self.sched('CronDataIntervalTimetable("@daily", timezone="UTC")', imp)["timetable"],
                          "data_interval")
         self.assertEqual(self.sched("DeltaTriggerTimetable(timedelta(minutes=30))", imp),
-                         {"type": "delta", "seconds": 1800.0, "timetable": "trigger"})
+                         {"type": "delta", "seconds": 1800.0, "timetable": "trigger", "interval": 0.0})
         self.assertEqual(self.sched("DeltaDataIntervalTimetable(timedelta(days=2))", imp)["timetable"],
                          "data_interval")
         multi = self.sched('MultipleCronTriggerTimetable("0 1 * * *", "0 13 * * *", timezone="UTC")', imp)

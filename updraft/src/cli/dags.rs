@@ -1,4 +1,5 @@
-//! `updraft dags …`: list, list-import-errors, show, reserialize.
+//! `updraft dags …`: list, list-import-errors, show, reserialize; the run
+//! commands (trigger, list-runs, pause, unpause) live in `dag_runs`.
 
 use std::process::ExitCode;
 
@@ -9,6 +10,7 @@ use updraft_core::config::Settings;
 use updraft_core::store::{dags, import_errors};
 use updraft_dag_processor::Mode;
 
+use super::dag_runs;
 use crate::output::{Format, print_rows};
 use crate::wiring;
 
@@ -36,6 +38,14 @@ pub enum DagsCommand {
         #[arg(short, long, value_enum, default_value_t)]
         output: Format,
     },
+    /// Create a manual DAG run now (queued, with its task instances).
+    Trigger(dag_runs::TriggerArgs),
+    /// List the runs of a DAG, newest first.
+    ListRuns(dag_runs::ListRunsArgs),
+    /// Pause a DAG: the scheduler creates no runs for it.
+    Pause { dag_id: String },
+    /// Unpause a DAG.
+    Unpause { dag_id: String },
     /// Parse every DAG file now, store the results and exit.
     Reserialize {
         /// Parse only new or changed files (what each pass of the processor does).
@@ -47,6 +57,12 @@ pub enum DagsCommand {
 pub async fn run(cmd: DagsCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
     let pool = wiring::connect(settings).await?;
     match cmd {
+        DagsCommand::Trigger(args) => return dag_runs::trigger(args, &pool, settings).await,
+        DagsCommand::ListRuns(args) => return dag_runs::list_runs(args, &pool).await,
+        DagsCommand::Pause { dag_id } => return dag_runs::set_paused(&pool, &dag_id, true).await,
+        DagsCommand::Unpause { dag_id } => {
+            return dag_runs::set_paused(&pool, &dag_id, false).await;
+        }
         DagsCommand::List { output } => {
             let rows = dags::list(&pool).await?;
             print_rows(&rows, &["dag_id", "fileloc", "owners", "is_paused"], output)?;

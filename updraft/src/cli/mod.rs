@@ -1,8 +1,10 @@
 //! Subcommands in Airflow's CLI shape (`updraft dags list`, `updraft db migrate`…).
 
+pub mod dag_runs;
 pub mod dags;
 pub mod db;
 pub mod parse_server;
+pub mod scheduler;
 pub mod standalone;
 
 use std::process::ExitCode;
@@ -33,6 +35,8 @@ pub enum Command {
     Dags(dags::DagsCommand),
     /// Watch the dags folder and keep serialized DAGs up to date.
     DagProcessor,
+    /// Create DAG runs from schedules (`--once`: one pass, then exit).
+    Scheduler(scheduler::SchedulerArgs),
     /// Everything in one process, with an embedded database when none is configured.
     Standalone,
     /// The parse server child (started by the DAG processor; not for users).
@@ -46,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Db(cmd) => db::run(cmd, &settings).await,
         Command::Dags(cmd) => dags::run(cmd, &settings).await,
         Command::DagProcessor => standalone::dag_processor(&settings).await,
+        Command::Scheduler(args) => scheduler::run(args, &settings).await,
         Command::Standalone => standalone::run(settings).await,
         Command::ParseServer(_) => unreachable_parse_server(),
     }

@@ -99,7 +99,7 @@ async fn run_components(
 /// Ctrl-C or SIGTERM (what service managers and `timeout` send). The
 /// handlers are installed when this is called, not when the future is first
 /// polled: a signal during start-up is kept, not fatal.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let term = signal(SignalKind::terminate());
     let int = signal(SignalKind::interrupt());

@@ -1,0 +1,306 @@
+//! The DAG run table group: `dag_run`, and the scheduling columns of the
+//! `dag` row (`is_paused`, `next_dagrun*`) that run creation reads and keeps
+//! up to date.
+//!
+//! Uniqueness is the database's job: `UNIQUE (dag_id, run_id)` and the partial
+//! unique index on `(dag_id, logical_date)` for scheduled and backfill runs.
+//! [`insert`] uses `ON CONFLICT DO NOTHING`, so two schedulers racing for the
+//! same interval create it once and the loser is told, not failed.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use crate::Result;
+
+/// Why a DAG run exists (`dag_run.run_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunType {
+    Scheduled,
+    Manual,
+    Backfill,
+}
+
+impl RunType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Manual => "manual",
+            Self::Backfill => "backfill",
+        }
+    }
+
+    /// Airflow's `DagRun.generate_run_id`: `scheduled__2024-01-01T00:00:00+00:00`.
+    pub fn run_id(self, at: DateTime<Utc>) -> String {
+        format!("{}__{}", self.as_str(), python_isoformat(at))
+    }
+}
+
+/// `datetime.isoformat()` of an aware UTC datetime, as Airflow prints dates:
+/// `+00:00`, microseconds only when non-zero.
+pub fn python_isoformat(at: DateTime<Utc>) -> String {
+    let micros = at.timestamp_subsec_micros();
+    let base = at.format("%Y-%m-%dT%H:%M:%S");
+    if micros == 0 {
+        format!("{base}+00:00")
+    } else {
+        format!("{base}.{micros:06}+00:00")
+    }
+}
+
+/// A DAG run to create. The run is `queued`, on the DAG's current version.
+#[derive(Debug, Clone)]
+pub struct NewDagRun {
+    pub dag_id: String,
+    pub run_id: String,
+    pub run_type: RunType,
+    pub logical_date: Option<DateTime<Utc>>,
+    /// `(start, end)`.
+    pub data_interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub run_after: DateTime<Utc>,
+    pub conf: Value,
+    /// `cli`, `scheduler`, `rest_api`…
+    pub triggered_by: &'static str,
+}
+
+/// A run just created: what its task instances need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedRun {
+    pub id: i64,
+    pub dag_version_id: Option<i64>,
+}
+
+/// Inserts a run unless one with the same run id (or, for scheduled and
+/// backfill runs, the same logical date) exists. `None`: it existed.
+pub async fn insert(conn: &mut PgConnection, run: &NewDagRun) -> Result<Option<CreatedRun>> {
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "INSERT INTO dag_run (dag_id, run_id, run_type, logical_date, data_interval_start,
+                              data_interval_end, run_after, state, conf, queued_at,
+                              dag_version_id, triggered_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, now(),
+                 (SELECT dag_version_id FROM serialized_dag WHERE dag_id = $1), $9)
+         ON CONFLICT DO NOTHING
+         RETURNING id, dag_version_id",
+    )
+    .bind(&run.dag_id)
+    .bind(&run.run_id)
+    .bind(run.run_type.as_str())
+    .bind(run.logical_date)
+    .bind(run.data_interval.map(|(s, _)| s))
+    .bind(run.data_interval.map(|(_, e)| e))
+    .bind(run.run_after)
+    .bind(&run.conf)
+    .bind(run.triggered_by)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, dag_version_id)| CreatedRun { id, dag_version_id }))
+}
+
+fn iso<S: Serializer>(at: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+}
+
+fn iso_opt<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => iso(at, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A row of `dags list-runs`; dates in ISO 8601 with a `+00:00` offset.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DagRunRow {
+    pub dag_id: String,
+    pub run_id: String,
+    pub run_type: String,
+    pub state: String,
+    #[serde(serialize_with = "iso_opt")]
+    pub logical_date: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "iso_opt")]
+    pub data_interval_start: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "iso_opt")]
+    pub data_interval_end: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "iso")]
+    pub run_after: DateTime<Utc>,
+    #[serde(serialize_with = "iso_opt")]
+    pub start_date: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "iso_opt")]
+    pub end_date: Option<DateTime<Utc>>,
+    pub conf: Value,
+    pub triggered_by: Option<String>,
+}
+
+const RUN_COLUMNS: &str = "dag_id, run_id, run_type, state, logical_date, data_interval_start,
+    data_interval_end, run_after, start_date, end_date, conf, triggered_by";
+
+/// The runs of a DAG, newest first (`dags list-runs`).
+pub async fn list(pool: &PgPool, dag_id: &str) -> Result<Vec<DagRunRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {RUN_COLUMNS} FROM dag_run WHERE dag_id = $1
+          ORDER BY run_after DESC, logical_date DESC NULLS LAST, id DESC"
+    )))
+    .bind(dag_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One run by its run id.
+pub async fn get(conn: &mut PgConnection, dag_id: &str, run_id: &str) -> Result<Option<DagRunRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {RUN_COLUMNS} FROM dag_run WHERE dag_id = $1 AND run_id = $2"
+    )))
+    .bind(dag_id)
+    .bind(run_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The data interval of the latest automated (scheduled or backfill) run:
+/// what the timetable continues from. Manual runs do not count, as in Airflow.
+pub async fn last_automated_interval(
+    conn: &mut PgConnection,
+    dag_id: &str,
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let row: Option<Bounds> = sqlx::query_as(
+        "SELECT data_interval_start, data_interval_end FROM dag_run
+          WHERE dag_id = $1 AND run_type IN ('scheduled', 'backfill')
+          ORDER BY logical_date DESC NULLS LAST, id DESC LIMIT 1",
+    )
+    .bind(dag_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        Some((Some(start), Some(end))) => Some((start, end)),
+        _ => None,
+    })
+}
+
+/// How many runs of a DAG are queued or running (against `max_active_runs`).
+pub async fn count_active(conn: &mut PgConnection, dag_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM dag_run WHERE dag_id = $1 AND state IN ('queued', 'running')",
+    )
+    .bind(dag_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+// ------------------------------------------------------------ the dag row
+
+/// What run creation needs of a DAG: its row and its current serialized form.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SchedulableDag {
+    pub dag_id: String,
+    pub max_active_runs: Option<i32>,
+    pub dag_version_id: i64,
+    /// The serialized DAG (docs/serialized-dag.md).
+    pub data: Value,
+}
+
+/// Locks up to `limit` active, unpaused DAGs that have a schedule, skipping
+/// those another scheduler holds and those in `exclude` (already handled in
+/// this pass). Hold the transaction while creating their runs; commit to
+/// release them.
+pub async fn lock_schedulable(
+    conn: &mut PgConnection,
+    limit: i64,
+    exclude: &[String],
+) -> Result<Vec<SchedulableDag>> {
+    Ok(sqlx::query_as(
+        "SELECT d.dag_id, d.max_active_runs, s.dag_version_id, v.data
+           FROM dag d
+           JOIN serialized_dag s ON s.dag_id = d.dag_id
+           JOIN dag_version v ON v.id = s.dag_version_id
+          WHERE d.is_active AND NOT d.is_paused AND d.schedule->>'type' <> 'none'
+            AND NOT (d.dag_id = ANY($2))
+          ORDER BY d.next_dagrun_create_after NULLS FIRST, d.dag_id
+          LIMIT $1
+          FOR UPDATE OF d SKIP LOCKED",
+    )
+    .bind(limit)
+    .bind(exclude)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The DAG's next automated run as last computed (all `None`: none planned).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NextDagRun {
+    pub logical_date: Option<DateTime<Utc>>,
+    pub data_interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub create_after: Option<DateTime<Utc>>,
+}
+
+/// Records the DAG's next automated run (`dag.next_dagrun*`).
+pub async fn set_next_dagrun(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    next: &NextDagRun,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE dag SET next_dagrun = $2, next_dagrun_data_interval_start = $3,
+                        next_dagrun_data_interval_end = $4, next_dagrun_create_after = $5
+          WHERE dag_id = $1",
+    )
+    .bind(dag_id)
+    .bind(next.logical_date)
+    .bind(next.data_interval.map(|(s, _)| s))
+    .bind(next.data_interval.map(|(_, e)| e))
+    .bind(next.create_after)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Pauses or unpauses a DAG. `false`: no such DAG.
+pub async fn set_paused(conn: &mut PgConnection, dag_id: &str, paused: bool) -> Result<bool> {
+    let done = sqlx::query("UPDATE dag SET is_paused = $2 WHERE dag_id = $1")
+        .bind(dag_id)
+        .bind(paused)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The current serialized DAG and its version, for a manual run.
+pub async fn current_version(
+    conn: &mut PgConnection,
+    dag_id: &str,
+) -> Result<Option<(i64, Value)>> {
+    Ok(sqlx::query_as(
+        "SELECT s.dag_version_id, v.data FROM serialized_dag s
+           JOIN dag_version v ON v.id = s.dag_version_id
+          WHERE s.dag_id = $1",
+    )
+    .bind(dag_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn run_ids_follow_airflow() {
+        let at = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single();
+        let at = at.expect("valid date");
+        assert_eq!(
+            RunType::Scheduled.run_id(at),
+            "scheduled__2024-01-01T00:00:00+00:00"
+        );
+        let at = at + chrono::TimeDelta::microseconds(1500);
+        assert_eq!(
+            RunType::Manual.run_id(at),
+            "manual__2024-01-01T00:00:00.001500+00:00"
+        );
+    }
+}

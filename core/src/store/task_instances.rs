@@ -1,0 +1,107 @@
+//! The task instance table: `task_instance`.
+//!
+//! For now: creating the task instances of a new DAG run (one per task,
+//! `state` NULL, in the caller's transaction with the run) and reading them
+//! back. What goes into each row (priority weights, pools) is decided by the
+//! caller; this module only writes it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use crate::Result;
+
+/// One task instance of a new run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTaskInstance {
+    pub task_id: String,
+    /// The task's class name (`task_type`).
+    pub operator: String,
+    pub max_tries: i32,
+    pub pool: String,
+    pub pool_slots: i32,
+    pub queue: String,
+    pub priority_weight: i32,
+}
+
+/// Which run the task instances belong to.
+#[derive(Debug, Clone, Copy)]
+pub struct RunRef<'a> {
+    pub dag_id: &'a str,
+    pub run_id: &'a str,
+    pub dag_version_id: Option<i64>,
+}
+
+/// Inserts the task instances of a run (map index -1, no state yet).
+/// Returns how many were inserted.
+pub async fn create_for_run(
+    conn: &mut PgConnection,
+    run: RunRef<'_>,
+    tasks: &[NewTaskInstance],
+) -> Result<u64> {
+    if tasks.is_empty() {
+        return Ok(0);
+    }
+    let col = |f: fn(&NewTaskInstance) -> String| tasks.iter().map(f).collect::<Vec<_>>();
+    let num = |f: fn(&NewTaskInstance) -> i32| tasks.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<uuid::Uuid> = tasks.iter().map(|_| uuid::Uuid::new_v4()).collect();
+    let done = sqlx::query(
+        "INSERT INTO task_instance (id, dag_id, run_id, task_id, map_index, state, try_number,
+                                    max_tries, operator, pool, pool_slots, queue,
+                                    priority_weight, dag_version_id)
+         SELECT u.id, $1, $2, u.task_id, -1, NULL, 0, u.max_tries, u.operator, u.pool,
+                u.pool_slots, u.queue, u.priority_weight, $3
+           FROM UNNEST($4::uuid[], $5::text[], $6::int4[], $7::text[], $8::text[], $9::int4[],
+                       $10::text[], $11::int4[])
+                AS u(id, task_id, max_tries, operator, pool, pool_slots, queue, priority_weight)",
+    )
+    .bind(run.dag_id)
+    .bind(run.run_id)
+    .bind(run.dag_version_id)
+    .bind(ids)
+    .bind(col(|t| t.task_id.clone()))
+    .bind(num(|t| t.max_tries))
+    .bind(col(|t| t.operator.clone()))
+    .bind(col(|t| t.pool.clone()))
+    .bind(num(|t| t.pool_slots))
+    .bind(col(|t| t.queue.clone()))
+    .bind(num(|t| t.priority_weight))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A task instance as listed for a run.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TaskInstanceRow {
+    pub task_id: String,
+    pub map_index: i32,
+    pub state: Option<String>,
+    pub try_number: i32,
+    pub max_tries: i32,
+    pub operator: Option<String>,
+    pub pool: String,
+    pub pool_slots: i32,
+    pub queue: String,
+    pub priority_weight: i32,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+}
+
+/// The task instances of one run, by task id and map index.
+pub async fn list_for_run(
+    pool: &PgPool,
+    dag_id: &str,
+    run_id: &str,
+) -> Result<Vec<TaskInstanceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT task_id, map_index, state, try_number, max_tries, operator, pool, pool_slots,
+                queue, priority_weight, start_date, end_date
+           FROM task_instance WHERE dag_id = $1 AND run_id = $2
+          ORDER BY task_id, map_index",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?)
+}

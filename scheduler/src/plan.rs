@@ -1,0 +1,283 @@
+//! Pure run-creation decisions, no I/O: which scheduled runs are due now
+//! ([`due_runs`]), and which task instances a new run gets, with Airflow's
+//! priority weights ([`task_instances`]).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use updraft_core::store::task_instances::NewTaskInstance;
+use updraft_core::timetable::{DagSchedule, DataInterval, RunInfo};
+
+/// What one pass should do for one DAG.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuePlan {
+    /// Runs to create now, oldest first.
+    pub create: Vec<RunInfo>,
+    /// The run after those (due or not): what `dag.next_dagrun*` shows.
+    pub next: Option<RunInfo>,
+}
+
+/// The runs due at `now` after `last` (the latest automated run's interval),
+/// at most `limit` of them. End date and catchup are the timetable's
+/// restriction's business.
+pub fn due_runs(
+    schedule: &DagSchedule,
+    last: Option<DataInterval>,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> DuePlan {
+    let mut create = Vec::new();
+    let mut last = last;
+    loop {
+        let Some(info) = schedule.next_dagrun_info(last.as_ref(), now) else {
+            return DuePlan { create, next: None };
+        };
+        // Not due yet, capped, or a timetable that would repeat itself.
+        if info.run_after > now || create.len() >= limit || Some(info.data_interval) == last {
+            return DuePlan {
+                create,
+                next: Some(info),
+            };
+        }
+        last = Some(info.data_interval);
+        create.push(info);
+    }
+}
+
+/// The fields of a serialized task that its task instances need.
+#[derive(Debug, Deserialize)]
+struct TaskSpec {
+    task_id: String,
+    task_type: String,
+    #[serde(default)]
+    upstream_task_ids: Vec<String>,
+    #[serde(default)]
+    downstream_task_ids: Vec<String>,
+    #[serde(default)]
+    retries: Option<f64>,
+    #[serde(default)]
+    pool: Option<String>,
+    #[serde(default)]
+    pool_slots: Option<f64>,
+    #[serde(default)]
+    queue: Option<String>,
+    #[serde(default)]
+    priority_weight: Option<f64>,
+    #[serde(default)]
+    weight_rule: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DagTasks {
+    tasks: Vec<TaskSpec>,
+}
+
+/// Airflow's `weight_rule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WeightRule {
+    Downstream,
+    Upstream,
+    Absolute,
+}
+
+impl WeightRule {
+    /// Airflow's names; a custom `PriorityWeightStrategy` (not supported yet)
+    /// counts as the default, downstream.
+    fn of(value: Option<&Value>) -> Self {
+        match value.and_then(Value::as_str) {
+            Some("upstream") => Self::Upstream,
+            Some("absolute") => Self::Absolute,
+            _ => Self::Downstream,
+        }
+    }
+}
+
+/// `db_safe_priority`: Airflow clamps weights to a 32-bit integer.
+fn clamp_i32(v: f64) -> i32 {
+    v.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+}
+
+/// One task instance per task of the serialized DAG `data`, each with
+/// `max_tries = retries` and its priority weight by the task's weight rule:
+/// downstream = own + every task downstream of it (each counted once),
+/// upstream = own + every task upstream of it, absolute = own.
+pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::Error> {
+    let dag = DagTasks::deserialize(data)?;
+    let own: HashMap<&str, i64> = dag
+        .tasks
+        .iter()
+        .map(|t| {
+            (
+                t.task_id.as_str(),
+                t.priority_weight.unwrap_or(1.0).round() as i64,
+            )
+        })
+        .collect();
+    let down: HashMap<&str, &[String]> = dag
+        .tasks
+        .iter()
+        .map(|t| (t.task_id.as_str(), t.downstream_task_ids.as_slice()))
+        .collect();
+    let up: HashMap<&str, &[String]> = dag
+        .tasks
+        .iter()
+        .map(|t| (t.task_id.as_str(), t.upstream_task_ids.as_slice()))
+        .collect();
+    Ok(dag
+        .tasks
+        .iter()
+        .map(|t| {
+            let me = own.get(t.task_id.as_str()).copied().unwrap_or(1);
+            let weight = match WeightRule::of(t.weight_rule.as_ref()) {
+                WeightRule::Absolute => me,
+                WeightRule::Downstream => me + relatives_weight(&t.task_id, &down, &own),
+                WeightRule::Upstream => me + relatives_weight(&t.task_id, &up, &own),
+            };
+            NewTaskInstance {
+                task_id: t.task_id.clone(),
+                operator: t.task_type.clone(),
+                max_tries: clamp_i32(t.retries.unwrap_or(0.0).max(0.0)),
+                pool: t.pool.clone().unwrap_or_else(|| "default_pool".into()),
+                pool_slots: clamp_i32(t.pool_slots.unwrap_or(1.0).max(1.0)),
+                queue: t.queue.clone().unwrap_or_else(|| "default".into()),
+                priority_weight: clamp_i32(weight as f64),
+            }
+        })
+        .collect())
+}
+
+/// The sum of the own weights of every task reachable from `start` along
+/// `edges` (Airflow's `get_flat_relatives`), each counted once.
+fn relatives_weight(
+    start: &str,
+    edges: &HashMap<&str, &[String]>,
+    own: &HashMap<&str, i64>,
+) -> i64 {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = vec![start];
+    let mut total = 0i64;
+    while let Some(id) = stack.pop() {
+        for next in edges.get(id).copied().unwrap_or_default() {
+            if next != start && seen.insert(next.as_str()) {
+                total = total.saturating_add(own.get(next.as_str()).copied().unwrap_or(1));
+                stack.push(next.as_str());
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+    use updraft_core::model::serialized::Schedule;
+    use updraft_core::timetable::{DagTiming, Dialect, ScheduleDefaults, TriggerOptions};
+
+    use super::*;
+
+    fn at(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 1, d, 0, 0, 0)
+            .single()
+            .expect("valid date")
+    }
+
+    fn daily(catchup: bool, end: Option<DateTime<Utc>>) -> DagSchedule {
+        let schedule = Schedule::Cron {
+            expr: "0 0 * * *".into(),
+            preset: Some("@daily".into()),
+            timezone: None,
+            timetable: None,
+            interval: None,
+            run_immediately: None,
+        };
+        let timing = DagTiming {
+            schedule: &schedule,
+            dialect: Dialect::V2,
+            start_date: Some(at(1)),
+            end_date: end,
+            catchup: Some(catchup),
+            trigger: TriggerOptions::default(),
+        };
+        let defaults = ScheduleDefaults {
+            catchup_by_default: true,
+            create_cron_data_intervals: true,
+        };
+        DagSchedule::new(&timing, &defaults).expect("timetable")
+    }
+
+    // Invariant: catchup creates every ended interval in order, up to the cap,
+    // and the next one is remembered.
+    #[test]
+    fn catchup_creates_each_ended_interval_up_to_the_limit() {
+        let plan = due_runs(&daily(true, None), None, at(5), 10);
+        let dates: Vec<_> = plan.create.iter().map(|r| r.logical_date).collect();
+        assert_eq!(dates, vec![at(1), at(2), at(3), at(4)]);
+        assert_eq!(
+            plan.next.map(|n| (n.logical_date, n.run_after)),
+            Some((at(5), at(6)))
+        );
+
+        let capped = due_runs(&daily(true, None), None, at(5), 2);
+        assert_eq!(capped.create.len(), 2);
+        assert_eq!(capped.next.map(|n| n.logical_date), Some(at(3)));
+
+        let after = due_runs(
+            &daily(true, None),
+            Some(capped.create[1].data_interval),
+            at(5),
+            10,
+        );
+        assert_eq!(after.create.first().map(|r| r.logical_date), Some(at(3)));
+    }
+
+    // Invariant: without catchup only the latest ended interval runs; the end
+    // date stops the schedule.
+    #[test]
+    fn no_catchup_and_end_date() {
+        let plan = due_runs(&daily(false, None), None, at(10), 10);
+        let dates: Vec<_> = plan.create.iter().map(|r| r.logical_date).collect();
+        assert_eq!(dates, vec![at(9)]);
+
+        let ended = due_runs(&daily(true, Some(at(3))), None, at(10), 10);
+        let dates: Vec<_> = ended.create.iter().map(|r| r.logical_date).collect();
+        assert_eq!(dates, vec![at(1), at(2), at(3)]);
+        assert_eq!(ended.next, None);
+    }
+
+    fn task(id: &str, up: &[&str], down: &[&str], rule: &str) -> Value {
+        json!({"task_id": id, "task_type": "EmptyOperator", "upstream_task_ids": up,
+               "downstream_task_ids": down, "priority_weight": 1, "weight_rule": rule,
+               "retries": 2, "pool": "default_pool", "pool_slots": 1, "queue": "default"})
+    }
+
+    // Invariant: weights follow Airflow's rules on a diamond a -> (b, c) -> d,
+    // where d is downstream of a twice but counted once.
+    #[test]
+    fn priority_weights_by_rule_on_a_diamond() {
+        for (rule, expected) in [
+            ("downstream", [("a", 4), ("b", 2), ("c", 2), ("d", 1)]),
+            ("upstream", [("a", 1), ("b", 2), ("c", 2), ("d", 4)]),
+            ("absolute", [("a", 1), ("b", 1), ("c", 1), ("d", 1)]),
+        ] {
+            let data = json!({"tasks": [
+                task("a", &[], &["b", "c"], rule),
+                task("b", &["a"], &["d"], rule),
+                task("c", &["a"], &["d"], rule),
+                task("d", &["b", "c"], &[], rule),
+            ]});
+            let tis = task_instances(&data).expect("tasks");
+            let got: Vec<(&str, i32)> = tis
+                .iter()
+                .map(|t| (t.task_id.as_str(), t.priority_weight))
+                .collect();
+            assert_eq!(got, expected.to_vec(), "{rule}");
+            assert!(
+                tis.iter()
+                    .all(|t| t.max_tries == 2 && t.operator == "EmptyOperator")
+            );
+        }
+    }
+}
