@@ -8,10 +8,10 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use updraft_core::model::{ParseError, ParseErrorKind, ParseResult, SerializedDag};
+use updraft_core::model::{ParseError, ParseErrorKind, ParseResult, ParseWarning, SerializedDag};
 use updraft_core::store::dag_files::{self, DagFileRecord};
 use updraft_core::store::dags::{self, DagSource, DagUpsert};
-use updraft_core::store::import_errors;
+use updraft_core::store::{import_errors, pools};
 
 /// A file as scanned, with its parse result.
 #[derive(Debug, Clone)]
@@ -54,6 +54,7 @@ pub async fn persist_batch(
     let (parsed, duplicates) = split_duplicates(&mut tx, parsed).await?;
     failed.extend(duplicates);
 
+    let pools = pools::names(&mut tx).await?;
     let mut upserts = Vec::new();
     let mut sources = Vec::new();
     let mut ok_files = Vec::new();
@@ -62,13 +63,15 @@ pub async fn persist_batch(
         records.push(record(&file, dags.len()));
         let warnings = std::mem::take(&mut file.result.warnings);
         for (dag, data) in dags {
+            let mut dag_warnings: Vec<ParseWarning> = warnings
+                .iter()
+                .filter(|w| w.dag_id == dag.dag_id.as_str())
+                .cloned()
+                .collect();
+            dag_warnings.extend(missing_pools_warning(&dag, &pools));
             upserts.push(DagUpsert {
                 dag_hash: hex::encode(Sha256::digest(data.as_bytes())),
-                warnings: warnings
-                    .iter()
-                    .filter(|w| w.dag_id == dag.dag_id.as_str())
-                    .cloned()
-                    .collect(),
+                warnings: dag_warnings,
                 dag,
                 data,
                 relative_fileloc: file.relative.clone(),
@@ -115,6 +118,31 @@ pub async fn forget_files(pool: &PgPool, gone: &[String]) -> updraft_core::Resul
     import_errors::clear(&mut tx, gone).await?;
     tx.commit().await?;
     Ok(deactivated.len())
+}
+
+/// Airflow's "non-existent pool" DAG warning: tasks in a pool that does not
+/// exist are never queued until it is created.
+fn missing_pools_warning(
+    dag: &SerializedDag,
+    pools: &std::collections::HashSet<String>,
+) -> Option<ParseWarning> {
+    let missing: std::collections::BTreeSet<&str> = dag
+        .tasks
+        .iter()
+        .filter_map(|t| t.pool.as_deref())
+        .filter(|p| !pools.contains(*p))
+        .collect();
+    (!missing.is_empty()).then(|| ParseWarning {
+        dag_id: dag.dag_id.to_string(),
+        task_id: None,
+        kind: "non-existent pool".into(),
+        // Airflow's wording, with the list as Python prints it.
+        message: format!(
+            "Dag '{}' references non-existent pools: ['{}']",
+            dag.dag_id,
+            missing.into_iter().collect::<Vec<_>>().join("', '")
+        ),
+    })
 }
 
 fn record(file: &ParsedFile, dag_count: usize) -> DagFileRecord {

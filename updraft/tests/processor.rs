@@ -227,3 +227,37 @@ async fn the_processor_loop_picks_up_new_files() {
         "the processor should have loaded the new file within 30 s"
     );
 }
+
+// Invariant: a task in a pool that does not exist loads with Airflow's
+// "non-existent pool" warning, and its runs can still be created.
+#[tokio::test]
+async fn a_missing_pool_is_a_warning_not_a_failure() {
+    let u = Updraft::new().await;
+    u.write_dag(
+        "pooled.py",
+        &dag("pooled", &["a"]).replace(
+            "EmptyOperator(task_id=\"a\")",
+            "EmptyOperator(task_id=\"a\", pool=\"etl_pool\")",
+        ),
+    );
+    u.ok(&["dags", "reserialize"]);
+    assert!(u.import_errors().is_empty());
+    let warnings = u.json(&["dags", "list-warnings", "-o", "json"]);
+    let messages: Vec<&str> = warnings
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|w| w["warning_type"] == "non-existent pool")
+        .filter_map(|w| w["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["Dag 'pooled' references non-existent pools: ['etl_pool']"]
+    );
+    u.ok(&["dags", "trigger", "pooled"]);
+    let pool: String = sqlx::query_scalar("SELECT pool FROM task_instance WHERE dag_id = 'pooled'")
+        .fetch_one(&u.db.pool)
+        .await
+        .expect("task instance created");
+    assert_eq!(pool, "etl_pool");
+}

@@ -40,6 +40,8 @@ pub struct SerializedTask {
     pub downstream_task_ids: Vec<String>,
     pub trigger_rule: String,
     #[serde(default)]
+    pub pool: Option<String>,
+    #[serde(default)]
     pub max_active_tis_per_dag: Option<i64>,
     #[serde(default)]
     pub max_active_tis_per_dagrun: Option<i64>,

@@ -6,6 +6,7 @@ pub mod dag_files;
 pub mod dag_runs;
 pub mod dags;
 pub mod import_errors;
+pub mod pools;
 pub mod task_instances;
 
 pub use sqlx::{PgConnection, PgPool};
