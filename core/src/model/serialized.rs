@@ -118,21 +118,8 @@ impl Schedule {
 
 /// `str(timedelta)` as Python prints it: `1 day, 0:00:00`, `0:05:00`.
 fn python_timedelta_str(seconds: f64) -> String {
-    let total = seconds.floor() as i64;
-    let micros = ((seconds - seconds.floor()) * 1e6).round() as i64;
-    let days = total.div_euclid(86_400);
-    let rest = total.rem_euclid(86_400);
-    let (h, m, s) = (rest / 3600, (rest % 3600) / 60, rest % 60);
-    let mut out = String::new();
-    if days != 0 {
-        let plural = if days.abs() == 1 { "" } else { "s" };
-        out.push_str(&format!("{days} day{plural}, "));
-    }
-    out.push_str(&format!("{h}:{m:02}:{s:02}"));
-    if micros != 0 {
-        out.push_str(&format!(".{micros:06}"));
-    }
-    out
+    let micros = (seconds * 1e6).round();
+    crate::timetable::timedelta_str(chrono::TimeDelta::microseconds(micros as i64))
 }
 
 #[cfg(test)]

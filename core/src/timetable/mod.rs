@@ -32,9 +32,9 @@ mod tests;
 
 use chrono::{DateTime, Utc};
 
-pub use build::{DagSchedule, DagTiming, ScheduleDefaults, TriggerOptions};
+pub use build::{DagSchedule, DagTiming, ScheduleDefaults, TriggerOptions, parse_date};
 pub use cron::{CronExpr, Zone};
-pub use delta::{Delta, RelativeDelta};
+pub use delta::{Delta, RelativeDelta, timedelta_str};
 pub use trigger::RunImmediately;
 
 /// Why a schedule cannot become a timetable.

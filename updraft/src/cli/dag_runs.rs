@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use updraft_core::config::Settings;
 use updraft_core::store::dag_runs;
@@ -112,11 +112,8 @@ async fn dag_exists(pool: &PgPool, dag_id: &str) -> anyhow::Result<bool> {
 
 /// An ISO 8601 date or datetime; without an offset it is UTC.
 fn parse_iso(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
-        return Ok(dt.to_utc());
-    }
-    if let Ok(dt) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Ok(dt.and_utc());
+    if let Ok(Some(dt)) = updraft_core::timetable::parse_date("logical_date", Some(text)) {
+        return Ok(dt);
     }
     if let Some(midnight) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()

@@ -13,19 +13,8 @@ use super::accessors::{ConnObj, TaskInstanceObj, VarObj};
 use super::data::TemplateData;
 use super::pyobj::{PyDateTime, from_json};
 
-/// Which Airflow major version the DAG was written for (`dialect` in the
-/// serialized DAG).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    V2,
-    V3,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataInterval {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
+/// The dialect (2.x/3.x) and data interval are the scheduler's own types.
+pub use updraft_core::timetable::{DataInterval, Dialect};
 
 /// Everything the context is derived from.
 #[derive(Debug, Clone)]
