@@ -8,5 +8,6 @@ pub mod dags;
 pub mod import_errors;
 pub mod pools;
 pub mod task_instances;
+pub mod ti_state;
 
 pub use sqlx::{PgConnection, PgPool};
