@@ -26,6 +26,8 @@ pub enum Error {
         dag_id: String,
         source: serde_json::Error,
     },
+    #[error("DAG {dag_id:?}: stored serialized DAG cannot be scheduled: {reason}")]
+    Unschedulable { dag_id: String, reason: String },
     #[error(transparent)]
     Core(#[from] updraft_core::Error),
 }

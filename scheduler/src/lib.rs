@@ -2,14 +2,18 @@
 //! queues task instances within pools and caps, retries, detects zombies and
 //! finishes runs. Depends on `updraft-core` only; never runs DAG code.
 //!
-//! Built so far: DAG run creation. [`plan`] holds the pure decisions (which
-//! runs are due, which task instances a run gets and their priority weights);
-//! [`runs`] applies them to the database through `core::store`
+//! Built so far: DAG run creation and the task pass. [`plan`] holds the pure
+//! run-creation decisions (which runs are due, which task instances a run
+//! gets and their priority weights); [`runs`] applies them
 //! ([`runs::create_due_runs`] for schedules, [`runs::trigger`] for manual runs).
-//! No SQL is written in this crate.
+//! [`decide`] holds the pure task decisions (trigger rules, EmptyOperator,
+//! the leaf rule); [`tasks::pass`] applies them, starts and ends runs, queues
+//! task instances and reaps expired leases. No SQL is written in this crate.
 
+pub mod decide;
 pub mod error;
 pub mod plan;
 pub mod runs;
+pub mod tasks;
 
 pub use error::{Error, Result};

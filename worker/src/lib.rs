@@ -3,8 +3,16 @@
 //! heartbeats, streams logs and writes XCom and the final state. The one crate
 //! that will link rdkafka.
 //!
-//! Not built yet: this crate is the home of issue #3's and #4's work.
+//! Today: the claim/run loop ([`run`]), Bash and empty tasks, task logs in
+//! the database and the `return_value` XCom. Python, sensors, Kafka and
+//! approval tasks come with the rest of issues #3 and #4.
 
+mod bash_task;
+pub mod db_log;
 pub mod log_sink;
 pub mod operators;
+pub mod run;
+mod serialized;
+mod store_data;
+pub mod task;
 pub mod templates;

@@ -283,6 +283,149 @@ pub async fn current_version(
     .await?)
 }
 
+// ------------------------------------------------------------ running runs
+
+/// Locks the `dag` rows of unpaused DAGs that have queued runs, skipping
+/// those another scheduler holds: the caller then starts their runs with
+/// [`start_queued`] in the same transaction, so two schedulers never both
+/// fill the same DAG's `max_active_runs`.
+pub async fn lock_dags_with_queued_runs(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT d.dag_id FROM dag d
+          WHERE NOT d.is_paused
+            AND EXISTS (SELECT 1 FROM dag_run r WHERE r.dag_id = d.dag_id AND r.state = 'queued')
+          ORDER BY d.dag_id
+          LIMIT $1
+          FOR UPDATE OF d SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// `queued` → `running` (with `start_date = now`) for the oldest queued runs
+/// of `dag_ids`, as many per DAG as its `max_active_runs` (or
+/// `default_max_active_runs`) leaves room for beside its running runs.
+/// Returns `(dag_id, run_id)` of the runs started.
+pub async fn start_queued(
+    conn: &mut PgConnection,
+    dag_ids: &[String],
+    default_max_active_runs: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "WITH ranked AS (
+             SELECT r.id,
+                    row_number() OVER (PARTITION BY r.dag_id
+                                       ORDER BY r.run_after, r.logical_date NULLS LAST, r.id) AS n,
+                    COALESCE(d.max_active_runs, $2)
+                      - (SELECT count(*) FROM dag_run x
+                          WHERE x.dag_id = r.dag_id AND x.state = 'running') AS room
+               FROM dag_run r JOIN dag d ON d.dag_id = r.dag_id
+              WHERE r.state = 'queued' AND r.dag_id = ANY($1) AND NOT d.is_paused)
+         UPDATE dag_run r SET state = 'running', start_date = $3, updated_at = now()
+           FROM ranked
+          WHERE r.id = ranked.id AND ranked.n <= ranked.room AND r.state = 'queued'
+         RETURNING r.dag_id, r.run_id",
+    )
+    .bind(dag_ids)
+    .bind(default_max_active_runs)
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A running run, locked, with the serialized DAG it runs on.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LockedRun {
+    pub id: i64,
+    pub dag_id: String,
+    pub run_id: String,
+    /// The serialized DAG of the run's version (the DAG's current one when
+    /// the run has none).
+    pub data: Value,
+}
+
+/// Locks up to `limit` running runs of unpaused DAGs (as in Airflow, a paused
+/// DAG's runs wait) not in `exclude`, skipping runs another
+/// scheduler holds (`FOR UPDATE SKIP LOCKED`), oldest first. Hold the
+/// transaction while deciding their task instances; commit to release.
+pub async fn lock_running(
+    conn: &mut PgConnection,
+    limit: i64,
+    exclude: &[i64],
+) -> Result<Vec<LockedRun>> {
+    Ok(sqlx::query_as(
+        "SELECT r.id, r.dag_id, r.run_id, v.data
+           FROM dag_run r
+           JOIN dag d ON d.dag_id = r.dag_id
+           LEFT JOIN serialized_dag s ON s.dag_id = r.dag_id
+           JOIN dag_version v ON v.id = COALESCE(r.dag_version_id, s.dag_version_id)
+          WHERE r.state = 'running' AND NOT d.is_paused AND NOT (r.id = ANY($2))
+          ORDER BY r.last_scheduling_decision NULLS FIRST, r.id
+          LIMIT $1
+          FOR UPDATE OF r SKIP LOCKED",
+    )
+    .bind(limit)
+    .bind(exclude)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Notes that the scheduler examined the run (`last_scheduling_decision`),
+/// so the next pass starts with the runs examined longest ago.
+pub async fn touch_scheduling_decision(
+    conn: &mut PgConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("UPDATE dag_run SET last_scheduling_decision = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    Success,
+    Failed,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// `running` → `success`/`failed` with `end_date = now`. `false`: the run
+/// was not running (someone else ended it).
+pub async fn finish(
+    conn: &mut PgConnection,
+    id: i64,
+    outcome: RunOutcome,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE dag_run SET state = $2, end_date = $3, updated_at = now()
+          WHERE id = $1 AND state = 'running'",
+    )
+    .bind(id)
+    .bind(outcome.as_str())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;

@@ -7,7 +7,11 @@ pub mod dag_runs;
 pub mod dags;
 pub mod import_errors;
 pub mod pools;
+pub mod rendered_fields;
 pub mod task_instances;
+pub mod task_logs;
 pub mod ti_state;
+pub mod workers;
+pub mod xcom;
 
 pub use sqlx::{PgConnection, PgPool};

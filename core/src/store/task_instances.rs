@@ -1,15 +1,18 @@
 //! The task instance table: `task_instance`.
 //!
-//! For now: creating the task instances of a new DAG run (one per task,
-//! `state` NULL, in the caller's transaction with the run) and reading them
-//! back. What goes into each row (priority weights, pools) is decided by the
-//! caller; this module only writes it.
+//! Creating the task instances of a new DAG run (one per task, `state`
+//! NULL, in the caller's transaction with the run), reading them back (for
+//! listings and for the scheduler's decisions), and finishing scheduled
+//! EmptyOperator task instances without a worker. What goes into each row
+//! (priority weights, pools) and which state to write is decided by the
+//! caller; this module only writes it. Other transitions: `ti_state`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::Result;
+use crate::model::state::TaskInstanceState;
 
 /// One task instance of a new run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,5 +106,87 @@ pub async fn list_for_run(
     .bind(dag_id)
     .bind(run_id)
     .fetch_all(pool)
+    .await?)
+}
+
+/// Where one task instance of a run stands, for the scheduler's decisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TiStatus {
+    pub id: uuid::Uuid,
+    pub task_id: String,
+    pub map_index: i32,
+    pub state: Option<TaskInstanceState>,
+    /// When an `up_for_retry`/`up_for_reschedule` try may run again.
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// The task instances of one run with their states (the run row should be
+/// locked by the caller).
+pub async fn statuses_for_run(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+) -> Result<Vec<TiStatus>> {
+    type Row = (
+        uuid::Uuid,
+        String,
+        i32,
+        Option<String>,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, task_id, map_index, state, next_retry_at FROM task_instance
+          WHERE dag_id = $1 AND run_id = $2 ORDER BY task_id, map_index",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, task_id, map_index, state, next_retry_at)| {
+            let state = match state {
+                None => None,
+                Some(s) => Some(TaskInstanceState::parse(&s).ok_or_else(|| {
+                    crate::Error::from(sqlx::Error::ColumnDecode {
+                        index: "state".into(),
+                        source: format!("unknown task instance state {s:?}").into(),
+                    })
+                })?),
+            };
+            Ok(TiStatus {
+                id,
+                task_id,
+                map_index,
+                state,
+                next_retry_at,
+            })
+        })
+        .collect()
+}
+
+/// `scheduled` → `success` without a worker (EmptyOperator, as Airflow's
+/// scheduler does): the try is counted and its history row written by the
+/// same statement. Returns the ids that changed.
+pub async fn succeed_scheduled(
+    conn: &mut PgConnection,
+    ids: &[uuid::Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<uuid::Uuid>> {
+    Ok(sqlx::query_scalar(
+        "WITH done AS (
+             UPDATE task_instance
+                SET state = 'success', try_number = try_number + 1, start_date = $2,
+                    end_date = $2, duration = 0, queued_at = NULL, updated_at = now()
+              WHERE id = ANY($1) AND state = 'scheduled'
+             RETURNING *),
+         history AS (
+             INSERT INTO task_instance_history (ti_id, try_number, state, operator, start_date,
+                                                end_date, duration)
+             SELECT id, try_number, state, operator, start_date, end_date, duration FROM done)
+         SELECT id FROM done",
+    )
+    .bind(ids)
+    .bind(now)
+    .fetch_all(conn)
     .await?)
 }

@@ -6,6 +6,7 @@ pub mod db;
 pub mod parse_server;
 pub mod scheduler;
 pub mod standalone;
+pub mod worker;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,11 @@ pub enum Command {
     DagProcessor,
     /// Create DAG runs from schedules (`--once`: one pass, then exit).
     Scheduler(scheduler::SchedulerArgs),
+    /// Claim and run queued task instances (`--once`: what is queued now, then exit).
+    Worker(worker::WorkerArgs),
+    /// Task instances: `tasks logs`.
+    #[command(subcommand)]
+    Tasks(worker::TasksCommand),
     /// Everything in one process, with an embedded database when none is configured.
     Standalone,
     /// The parse server child (started by the DAG processor; not for users).
@@ -51,6 +57,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dags(cmd) => dags::run(cmd, &settings).await,
         Command::DagProcessor => standalone::dag_processor(&settings).await,
         Command::Scheduler(args) => scheduler::run(args, &settings).await,
+        Command::Worker(args) => worker::run(args, &settings).await,
+        Command::Tasks(cmd) => worker::tasks(cmd, &settings).await,
         Command::Standalone => standalone::run(settings).await,
         Command::ParseServer(_) => unreachable_parse_server(),
     }

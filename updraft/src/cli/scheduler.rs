@@ -1,22 +1,25 @@
-//! `updraft scheduler`: creates DAG runs from schedules, in passes, until
-//! SIGTERM or Ctrl-C; `--once` does one pass and exits (for scripts and tests).
-//! Today a pass creates runs only; queueing tasks comes with the rest of
-//! issue #3.
+//! `updraft scheduler`: in passes, until SIGTERM or Ctrl-C, creates DAG runs
+//! from schedules, then starts queued runs, decides and queues task
+//! instances, ends finished runs and reaps expired leases
+//! (`updraft_scheduler::tasks::pass`); `--once` does one pass and exits (for
+//! scripts and tests). Passes are polled every `--interval` seconds.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
+use sqlx::PgPool;
 use updraft_core::config::Settings;
 use updraft_core::timetable::ScheduleDefaults;
-use updraft_scheduler::runs::{self, RunCreationOptions};
+use updraft_scheduler::runs::{self, PassReport, RunCreationOptions};
+use updraft_scheduler::tasks::{self, TaskPassOptions, TaskPassReport};
 
 use crate::cli::standalone::shutdown_signal;
 use crate::wiring;
 
 #[derive(Debug, clap::Args)]
 pub struct SchedulerArgs {
-    /// Do one pass of run creation and exit.
+    /// Do one pass and exit.
     #[arg(long)]
     pub once: bool,
     /// Seconds between passes.
@@ -24,16 +27,44 @@ pub struct SchedulerArgs {
     pub interval: f64,
 }
 
+/// Run creation, then the task pass.
+async fn one_pass(
+    pool: &PgPool,
+    creation: &RunCreationOptions,
+    task_opts: &TaskPassOptions,
+) -> anyhow::Result<(PassReport, TaskPassReport)> {
+    let created = runs::create_due_runs(pool, creation, Utc::now()).await?;
+    let tasks = tasks::pass(pool, task_opts, Utc::now()).await?;
+    Ok((created, tasks))
+}
+
 pub async fn run(args: SchedulerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let pool = wiring::connect(settings).await?;
-    let opts = RunCreationOptions::new(ScheduleDefaults::from(&settings.scheduler));
+    let creation = RunCreationOptions::new(ScheduleDefaults::from(&settings.scheduler));
+    let task_opts = TaskPassOptions {
+        default_max_active_runs: creation.default_max_active_runs,
+        ..TaskPassOptions::default()
+    };
     if args.once {
-        let report = runs::create_due_runs(&pool, &opts, Utc::now()).await?;
+        let (created, t) = one_pass(&pool, &creation, &task_opts).await?;
         println!(
             "Examined {} DAGs, created {} runs, {} DAGs failed.",
-            report.dags_examined, report.runs_created, report.dags_failed
+            created.dags_examined, created.runs_created, created.dags_failed
         );
-        return Ok(if report.dags_failed == 0 {
+        println!(
+            "Started {} runs, examined {} runs, decided {} task instances, finished {} \
+             EmptyOperator tasks, queued {}, reaped {}, finished {} runs, {} runs failed.",
+            t.runs_started,
+            t.runs_examined,
+            t.tis_decided,
+            t.tis_finished,
+            t.tis_queued,
+            t.tis_reaped,
+            t.runs_finished,
+            t.runs_failed
+        );
+        pool.close().await;
+        return Ok(if created.dags_failed == 0 && t.runs_failed == 0 {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
@@ -43,13 +74,17 @@ pub async fn run(args: SchedulerArgs, settings: &Settings) -> anyhow::Result<Exi
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        match runs::create_due_runs(&pool, &opts, Utc::now()).await {
-            Ok(report) if report.runs_created > 0 => {
-                tracing::info!(runs = report.runs_created, "created runs");
+        match one_pass(&pool, &creation, &task_opts).await {
+            Ok((created, t)) => {
+                if created.runs_created > 0 {
+                    tracing::info!(runs = created.runs_created, "created runs");
+                }
+                if t != TaskPassReport::default() {
+                    tracing::debug!(?t, "scheduling pass");
+                }
             }
-            Ok(_) => {}
             // The database may be restarting: log, and try again next pass.
-            Err(e) => tracing::warn!(error = %e, "run creation pass failed"),
+            Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
         }
         tokio::select! {
             () = &mut shutdown => break,

@@ -1,0 +1,64 @@
+//! `task_log`: a try's output in numbered chunks, appended while the task
+//! runs so that any reader (CLI, webserver) sees the log before the task ends.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::Result;
+
+/// Which task instance a log belongs to, as people name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TiRef<'a> {
+    pub dag_id: &'a str,
+    pub run_id: &'a str,
+    pub task_id: &'a str,
+    pub map_index: i32,
+}
+
+/// Appends chunk `seq` of a try. A chunk with the same `seq` is left as it is
+/// (a retried write after a lost acknowledgement must not duplicate lines).
+pub async fn append(
+    conn: &mut PgConnection,
+    ti_id: Uuid,
+    try_number: i32,
+    seq: i32,
+    content: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO task_log (ti_id, try_number, seq, content) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (ti_id, try_number, seq) DO NOTHING",
+    )
+    .bind(ti_id)
+    .bind(try_number)
+    .bind(seq)
+    .bind(content)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The log of one try so far, its chunks joined in order.
+pub async fn read(conn: &mut PgConnection, ti_id: Uuid, try_number: i32) -> Result<String> {
+    let chunks: Vec<String> = sqlx::query_scalar(
+        "SELECT content FROM task_log WHERE ti_id = $1 AND try_number = $2 ORDER BY seq",
+    )
+    .bind(ti_id)
+    .bind(try_number)
+    .fetch_all(conn)
+    .await?;
+    Ok(chunks.concat())
+}
+
+/// A task instance's id and its current (latest) try number.
+pub async fn locate(conn: &mut PgConnection, ti: &TiRef<'_>) -> Result<Option<(Uuid, i32)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, try_number FROM task_instance
+          WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4",
+    )
+    .bind(ti.dag_id)
+    .bind(ti.run_id)
+    .bind(ti.task_id)
+    .bind(ti.map_index)
+    .fetch_optional(conn)
+    .await?)
+}

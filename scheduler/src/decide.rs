@@ -1,0 +1,174 @@
+//! Pure task-instance decisions for one run, no I/O: which task instances the
+//! trigger rules let run, skip or fail ([`decide`]), which scheduled ones the
+//! scheduler finishes itself ([`empty_to_finish`]), and how the run ends by
+//! Airflow's leaf rule ([`run_outcome`]). [`crate::tasks`] applies them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use updraft_core::deps::{self, Decision, UpstreamCounts};
+use updraft_core::model::TriggerRule;
+use updraft_core::model::state::TaskInstanceState;
+use updraft_core::store::dag_runs::RunOutcome;
+use updraft_core::store::task_instances::TiStatus;
+use uuid::Uuid;
+
+/// What the decisions need of one serialized task.
+#[derive(Debug, Clone, Deserialize)]
+struct TaskSpec {
+    task_id: String,
+    #[serde(default)]
+    operator_kind: String,
+    #[serde(default)]
+    upstream_task_ids: Vec<String>,
+    #[serde(default)]
+    downstream_task_ids: Vec<String>,
+    #[serde(default)]
+    trigger_rule: Option<String>,
+    #[serde(default)]
+    is_setup: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct DagTasks {
+    tasks: Vec<TaskSpec>,
+}
+
+/// One task of the graph.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub upstream: Vec<String>,
+    pub rule: TriggerRule,
+    /// An EmptyOperator: finished by the scheduler, never sent to a worker.
+    pub is_empty: bool,
+    pub is_setup: bool,
+    /// No downstream tasks: counts for the run's outcome.
+    pub is_leaf: bool,
+}
+
+/// The task graph of a serialized DAG, by task id.
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    pub nodes: HashMap<String, Node>,
+}
+
+impl Graph {
+    /// Reads the tasks of a serialized DAG. An unknown trigger rule is an
+    /// error: guessing one could run a task that must not run.
+    pub fn from_serialized(data: &Value) -> Result<Self, String> {
+        let dag = DagTasks::deserialize(data).map_err(|e| e.to_string())?;
+        let mut nodes = HashMap::with_capacity(dag.tasks.len());
+        for t in dag.tasks {
+            let name = t.trigger_rule.as_deref().unwrap_or("all_success");
+            let rule = TriggerRule::parse(name)
+                .ok_or_else(|| format!("task {:?}: unknown trigger rule {name:?}", t.task_id))?;
+            let node = Node {
+                upstream: t.upstream_task_ids,
+                rule,
+                is_empty: t.operator_kind == "empty",
+                is_setup: t.is_setup,
+                is_leaf: t.downstream_task_ids.is_empty(),
+            };
+            nodes.insert(t.task_id, node);
+        }
+        Ok(Self { nodes })
+    }
+}
+
+/// What to do with one task instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TiDecision {
+    pub id: Uuid,
+    pub task_id: String,
+    pub decision: Decision,
+    pub reason: String,
+}
+
+/// Decisions for the task instances that can move now: those without a
+/// state, by their trigger rule over the states of their upstream task
+/// instances; and `up_for_retry`/`up_for_reschedule` ones whose wait is
+/// over, which run again. Task instances of tasks the graph no longer has
+/// are left alone. `Wait` decisions are left out.
+pub fn decide(graph: &Graph, tis: &[TiStatus], now: DateTime<Utc>) -> Vec<TiDecision> {
+    let mut by_task: HashMap<&str, Vec<&TiStatus>> = HashMap::new();
+    for ti in tis {
+        by_task.entry(ti.task_id.as_str()).or_default().push(ti);
+    }
+    let mut out = Vec::new();
+    for ti in tis {
+        let Some(node) = graph.nodes.get(&ti.task_id) else {
+            continue;
+        };
+        let evaluation = match ti.state {
+            None => {
+                let upstreams = node.upstream.iter().flat_map(|up| {
+                    let is_setup = graph.nodes.get(up).is_some_and(|n| n.is_setup);
+                    by_task
+                        .get(up.as_str())
+                        .into_iter()
+                        .flatten()
+                        .map(move |u| (up.as_str(), u.state, is_setup))
+                });
+                deps::evaluate(node.rule, &UpstreamCounts::from_named(upstreams))
+            }
+            Some(TaskInstanceState::UpForRetry | TaskInstanceState::UpForReschedule)
+                if ti.next_retry_at.is_none_or(|at| at <= now) =>
+            {
+                deps::Evaluation {
+                    decision: Decision::Run,
+                    reason: "Ready: the retry delay is over".to_owned(),
+                }
+            }
+            _ => continue,
+        };
+        if evaluation.decision != Decision::Wait {
+            out.push(TiDecision {
+                id: ti.id,
+                task_id: ti.task_id.clone(),
+                decision: evaluation.decision,
+                reason: evaluation.reason,
+            });
+        }
+    }
+    out
+}
+
+/// The scheduled task instances of EmptyOperator tasks: they succeed in the
+/// scheduler, as in Airflow.
+pub fn empty_to_finish(graph: &Graph, tis: &[TiStatus]) -> Vec<Uuid> {
+    tis.iter()
+        .filter(|ti| ti.state == Some(TaskInstanceState::Scheduled))
+        .filter(|ti| graph.nodes.get(&ti.task_id).is_some_and(|n| n.is_empty))
+        .map(|ti| ti.id)
+        .collect()
+}
+
+/// Airflow's leaf rule: once every task instance is finished, the run failed
+/// if a leaf task instance failed or is upstream_failed, else it succeeded.
+/// `None` while any task instance is unfinished (or the run has none yet).
+pub fn run_outcome(graph: &Graph, tis: &[TiStatus]) -> Option<RunOutcome> {
+    if tis.is_empty()
+        || !tis
+            .iter()
+            .all(|ti| ti.state.is_some_and(|s| s.is_finished()))
+    {
+        return None;
+    }
+    let leaf_failed = tis.iter().any(|ti| {
+        graph.nodes.get(&ti.task_id).is_some_and(|n| n.is_leaf)
+            && matches!(
+                ti.state,
+                Some(TaskInstanceState::Failed | TaskInstanceState::UpstreamFailed)
+            )
+    });
+    Some(if leaf_failed {
+        RunOutcome::Failed
+    } else {
+        RunOutcome::Success
+    })
+}
+
+#[cfg(test)]
+mod tests;
