@@ -13,6 +13,7 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::model::SerializedDag;
 use updraft_core::store::dag_runs::{self, DagRunRow, NewDagRun, NextDagRun, RunType};
+use updraft_core::store::events;
 use updraft_core::store::task_instances::{self, RunRef};
 use updraft_core::timetable::{DagSchedule, DataInterval, ScheduleDefaults};
 
@@ -253,6 +254,7 @@ pub async fn trigger(
     let row = dag_runs::get(&mut tx, &req.dag_id, &run_id)
         .await?
         .ok_or_else(|| Error::DagNotFound(req.dag_id.clone()))?;
+    events::notify(&mut tx, events::RUN_QUEUED).await?;
     tx.commit().await?;
     tracing::info!(run_id = %run_id, "created manual run");
     Ok(row)

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::deps::Decision;
 use updraft_core::store::dag_runs::{self, LockedRun};
+use updraft_core::store::events;
 use updraft_core::store::task_instances;
 use updraft_core::store::ti_state;
 
@@ -80,10 +81,14 @@ pub async fn pass(
                 .len();
     }
     examine_runs(pool, opts, now, &mut report).await?;
-    let mut conn = pool.acquire().await?;
-    report.tis_queued = ti_state::queue_scheduled(&mut conn, opts.max_queue, now)
+    let mut tx = pool.begin().await?;
+    report.tis_queued = ti_state::queue_scheduled(&mut tx, opts.max_queue, now)
         .await?
         .len();
+    if report.tis_queued > 0 {
+        events::notify(&mut tx, events::TI_QUEUED).await?;
+    }
+    tx.commit().await?;
     Ok(report)
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use updraft_core::store::{ti_state, workers};
+use updraft_core::store::{events, ti_state, workers};
 use uuid::Uuid;
 
 use crate::task::{self, TaskEnv};
@@ -76,6 +76,7 @@ pub async fn run(
     let mut tries_run = 0usize;
     let mut stopping = false;
     let mut last_beat = Instant::now();
+    let mut wakeups = events::Wakeups::new(pool.clone(), &[events::TI_QUEUED]);
     tokio::pin!(shutdown);
     loop {
         let free = concurrency.saturating_sub(running.len());
@@ -122,9 +123,11 @@ pub async fn run(
                     tracing::error!(error = %e, "a task run panicked");
                 }
             }
-            () = tokio::time::sleep(opts.poll) => {}
+            // Queued tasks wake the worker at once; `poll` is the fallback.
+            () = wakeups.wait(opts.poll) => {}
         }
     }
+    drop(wakeups); // release the listener's pooled connection before the pool closes
     workers::mark_stopped(&mut *pool.acquire().await?, worker_id).await?;
     tracing::info!(%worker_id, tries_run, "worker stopped");
     Ok(WorkerReport {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use updraft_core::store::ti_state::{self, Fence, FinishOutcome, TiRow, Transition};
-use updraft_core::store::{dag_runs, dags, rendered_fields, xcom};
+use updraft_core::store::{dag_runs, dags, events, rendered_fields, xcom};
 use updraft_core::timetable::DataInterval;
 use uuid::Uuid;
 
@@ -355,6 +355,7 @@ async fn finish(
     };
     let result = ti_state::finish(&mut tx, fence, outcome).await?;
     if result.is_applied() {
+        events::notify(&mut tx, events::TI_FINISHED).await?;
         tx.commit().await?;
     } else {
         tx.rollback().await?;

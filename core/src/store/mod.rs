@@ -5,6 +5,7 @@
 pub mod dag_files;
 pub mod dag_runs;
 pub mod dags;
+pub mod events;
 pub mod import_errors;
 pub mod pools;
 pub mod rendered_fields;

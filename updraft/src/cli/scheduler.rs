@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::PgPool;
 use updraft_core::config::Settings;
+use updraft_core::store::events;
 use updraft_core::timetable::ScheduleDefaults;
 use updraft_scheduler::runs::{self, PassReport, RunCreationOptions};
 use updraft_scheduler::tasks::{self, TaskPassOptions, TaskPassReport};
@@ -71,6 +72,10 @@ pub async fn run(args: SchedulerArgs, settings: &Settings) -> anyhow::Result<Exi
         });
     }
     let pause = Duration::from_secs_f64(args.interval.clamp(0.01, 3600.0));
+    // A finished try or a new run wakes the scheduler at once; `--interval`
+    // is the fallback poll.
+    let mut wakeups =
+        events::Wakeups::new(pool.clone(), &[events::TI_FINISHED, events::RUN_QUEUED]);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -88,9 +93,10 @@ pub async fn run(args: SchedulerArgs, settings: &Settings) -> anyhow::Result<Exi
         }
         tokio::select! {
             () = &mut shutdown => break,
-            () = tokio::time::sleep(pause) => {}
+            () = wakeups.wait(pause) => {}
         }
     }
+    drop(wakeups); // its listener holds a pooled connection: close() would wait on it
     pool.close().await;
     Ok(ExitCode::SUCCESS)
 }
