@@ -10,31 +10,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use updraft_core::deps::{self, Decision, UpstreamCounts};
 use updraft_core::model::TriggerRule;
+use updraft_core::model::serialized::SerializedTasks;
 use updraft_core::model::state::TaskInstanceState;
 use updraft_core::store::dag_runs::RunOutcome;
 use updraft_core::store::task_instances::TiStatus;
 use uuid::Uuid;
-
-/// What the decisions need of one serialized task.
-#[derive(Debug, Clone, Deserialize)]
-struct TaskSpec {
-    task_id: String,
-    #[serde(default)]
-    operator_kind: String,
-    #[serde(default)]
-    upstream_task_ids: Vec<String>,
-    #[serde(default)]
-    downstream_task_ids: Vec<String>,
-    #[serde(default)]
-    trigger_rule: Option<String>,
-    #[serde(default)]
-    is_setup: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct DagTasks {
-    tasks: Vec<TaskSpec>,
-}
 
 /// One task of the graph.
 #[derive(Debug, Clone)]
@@ -58,10 +38,10 @@ impl Graph {
     /// Reads the tasks of a serialized DAG. An unknown trigger rule is an
     /// error: guessing one could run a task that must not run.
     pub fn from_serialized(data: &Value) -> Result<Self, String> {
-        let dag = DagTasks::deserialize(data).map_err(|e| e.to_string())?;
+        let dag = SerializedTasks::deserialize(data).map_err(|e| e.to_string())?;
         let mut nodes = HashMap::with_capacity(dag.tasks.len());
         for t in dag.tasks {
-            let name = t.trigger_rule.as_deref().unwrap_or("all_success");
+            let name = t.trigger_rule.as_str();
             let rule = TriggerRule::parse(name)
                 .ok_or_else(|| format!("task {:?}: unknown trigger rule {name:?}", t.task_id))?;
             let node = Node {

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
+use updraft_core::model::serialized::SerializedTasks;
 use updraft_core::store::task_instances::NewTaskInstance;
 use updraft_core::timetable::{DagSchedule, DataInterval, RunInfo};
 
@@ -47,33 +48,6 @@ pub fn due_runs(
 }
 
 /// The fields of a serialized task that its task instances need.
-#[derive(Debug, Deserialize)]
-struct TaskSpec {
-    task_id: String,
-    task_type: String,
-    #[serde(default)]
-    upstream_task_ids: Vec<String>,
-    #[serde(default)]
-    downstream_task_ids: Vec<String>,
-    #[serde(default)]
-    retries: Option<f64>,
-    #[serde(default)]
-    pool: Option<String>,
-    #[serde(default)]
-    pool_slots: Option<f64>,
-    #[serde(default)]
-    queue: Option<String>,
-    #[serde(default)]
-    priority_weight: Option<f64>,
-    #[serde(default)]
-    weight_rule: Option<Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DagTasks {
-    tasks: Vec<TaskSpec>,
-}
-
 /// Airflow's `weight_rule`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WeightRule {
@@ -104,7 +78,7 @@ fn clamp_i32(v: f64) -> i32 {
 /// downstream = own + every task downstream of it (each counted once),
 /// upstream = own + every task upstream of it, absolute = own.
 pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::Error> {
-    let dag = DagTasks::deserialize(data)?;
+    let dag = SerializedTasks::deserialize(data)?;
     let own: HashMap<&str, i64> = dag
         .tasks
         .iter()

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::types::Uuid;
 use support::Updraft;
-use updraft_core::store::task_logs::{self, TiRef};
+use updraft_core::store::task_instances::{self, TiRef};
+use updraft_core::store::task_logs;
 use updraft_core::store::workers::{self, NewWorker};
 use updraft_core::store::xcom::{self, XComRef};
 use updraft_testkit::TestDb;
@@ -118,7 +119,7 @@ async fn xcom_upsert_and_log_chunks() {
         map_index: -1,
     };
     assert_eq!(
-        task_logs::locate(&mut c, &r).await.expect("locate"),
+        task_instances::locate(&mut c, &r).await.expect("locate"),
         Some((id, 1))
     );
 }

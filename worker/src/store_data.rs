@@ -3,7 +3,7 @@
 //! task's fields are rendered, into an [`InMemoryData`] snapshot.
 
 use sqlx::PgConnection;
-use updraft_core::store::{rendered_fields, xcom};
+use updraft_core::store::{connections, variables, xcom};
 
 use crate::templates::{ConnectionInfo, InMemoryData, XComKey};
 
@@ -28,10 +28,10 @@ pub async fn snapshot(
         };
         data.xcoms.insert(key, row.value.unwrap_or_default());
     }
-    for (key, val) in rendered_fields::variables(&mut *conn).await? {
+    for (key, val) in variables::all(&mut *conn).await? {
         data.variables.insert(key, val);
     }
-    for row in rendered_fields::connections(&mut *conn).await? {
+    for row in connections::all(&mut *conn).await? {
         let extra = row
             .extra_text()
             .filter(|t| !t.trim().is_empty())

@@ -33,18 +33,44 @@ pub struct SerializedDag {
 pub struct SerializedTask {
     pub task_id: String,
     pub task_type: String,
+    #[serde(default)]
     pub operator_kind: String,
     #[serde(default)]
     pub upstream_task_ids: Vec<String>,
     #[serde(default)]
     pub downstream_task_ids: Vec<String>,
+    #[serde(default = "all_success")]
     pub trigger_rule: String,
     #[serde(default)]
+    pub is_setup: bool,
+    // Numbers are read leniently (a DAG file may give `retries=2.0`).
+    #[serde(default)]
+    pub retries: Option<f64>,
+    #[serde(default)]
     pub pool: Option<String>,
+    #[serde(default)]
+    pub pool_slots: Option<f64>,
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub priority_weight: Option<f64>,
+    /// A name (`downstream`, `upstream`, `absolute`) or a custom strategy.
+    #[serde(default)]
+    pub weight_rule: Option<Value>,
     #[serde(default)]
     pub max_active_tis_per_dag: Option<i64>,
     #[serde(default)]
     pub max_active_tis_per_dagrun: Option<i64>,
+}
+
+fn all_success() -> String {
+    "all_success".to_owned()
+}
+
+/// Only the tasks of a serialized DAG, for readers that need nothing else.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SerializedTasks {
+    pub tasks: Vec<SerializedTask>,
 }
 
 /// When a DAG runs (`schedule` in the serialized DAG).

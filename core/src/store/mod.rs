@@ -2,6 +2,7 @@
 //! `&mut PgConnection` (pass `&mut *tx`) so the caller decides where a
 //! transaction begins and ends; reads that need no transaction take the pool.
 
+pub mod connections;
 pub mod dag_files;
 pub mod dag_runs;
 pub mod dags;
@@ -12,6 +13,7 @@ pub mod rendered_fields;
 pub mod task_instances;
 pub mod task_logs;
 pub mod ti_state;
+pub mod variables;
 pub mod workers;
 pub mod xcom;
 

@@ -190,3 +190,26 @@ pub async fn succeed_scheduled(
     .fetch_all(conn)
     .await?)
 }
+
+/// A task instance as people name it (dag, run, task, map index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TiRef<'a> {
+    pub dag_id: &'a str,
+    pub run_id: &'a str,
+    pub task_id: &'a str,
+    pub map_index: i32,
+}
+
+/// A task instance's id and its current (latest) try number.
+pub async fn locate(conn: &mut PgConnection, ti: &TiRef<'_>) -> Result<Option<(uuid::Uuid, i32)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, try_number FROM task_instance
+          WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4",
+    )
+    .bind(ti.dag_id)
+    .bind(ti.run_id)
+    .bind(ti.task_id)
+    .bind(ti.map_index)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -6,15 +6,6 @@ use uuid::Uuid;
 
 use crate::Result;
 
-/// Which task instance a log belongs to, as people name it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TiRef<'a> {
-    pub dag_id: &'a str,
-    pub run_id: &'a str,
-    pub task_id: &'a str,
-    pub map_index: i32,
-}
-
 /// Appends chunk `seq` of a try. A chunk with the same `seq` is left as it is
 /// (a retried write after a lost acknowledgement must not duplicate lines).
 pub async fn append(
@@ -47,18 +38,4 @@ pub async fn read(conn: &mut PgConnection, ti_id: Uuid, try_number: i32) -> Resu
     .fetch_all(conn)
     .await?;
     Ok(chunks.concat())
-}
-
-/// A task instance's id and its current (latest) try number.
-pub async fn locate(conn: &mut PgConnection, ti: &TiRef<'_>) -> Result<Option<(Uuid, i32)>> {
-    Ok(sqlx::query_as(
-        "SELECT id, try_number FROM task_instance
-          WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4",
-    )
-    .bind(ti.dag_id)
-    .bind(ti.run_id)
-    .bind(ti.task_id)
-    .bind(ti.map_index)
-    .fetch_optional(conn)
-    .await?)
 }

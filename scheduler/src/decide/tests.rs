@@ -14,7 +14,7 @@ fn now() -> DateTime<Utc> {
 /// a >> b >> d, c >> d; d's rule is `join`; every task `kind`.
 fn graph(join: &str, kind: &str) -> Graph {
     let t = |id: &str, up: &[&str], down: &[&str], rule: &str| {
-        json!({"task_id": id, "operator_kind": kind, "upstream_task_ids": up,
+        json!({"task_id": id, "task_type": "BashOperator", "operator_kind": kind, "upstream_task_ids": up,
                "downstream_task_ids": down, "trigger_rule": rule})
     };
     let data = json!({"tasks": [
@@ -168,6 +168,6 @@ fn leaf_rule() {
 // Invariant: an unknown trigger rule is refused rather than guessed.
 #[test]
 fn unknown_trigger_rule_is_an_error() {
-    let data = json!({"tasks": [{"task_id": "a", "trigger_rule": "sometimes"}]});
+    let data = json!({"tasks": [{"task_id": "a", "task_type": "BashOperator", "trigger_rule": "sometimes"}]});
     assert!(Graph::from_serialized(&data).is_err());
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use updraft_core::config::Settings;
-use updraft_core::store::task_logs::{self, TiRef};
+use updraft_core::store::task_instances::{self, TiRef};
+use updraft_core::store::task_logs;
 use updraft_worker::run::{self, WorkerOptions};
 
 use crate::cli::standalone::shutdown_signal;
@@ -76,7 +77,7 @@ pub async fn tasks(cmd: TasksCommand, settings: &Settings) -> anyhow::Result<Exi
         task_id: &args.task_id,
         map_index: args.map_index,
     };
-    let Some((ti_id, latest)) = task_logs::locate(&mut conn, &at).await? else {
+    let Some((ti_id, latest)) = task_instances::locate(&mut conn, &at).await? else {
         eprintln!(
             "error: no task instance {} of run {} of DAG {} (map index {})",
             args.task_id, args.run_id, args.dag_id, args.map_index
