@@ -104,8 +104,10 @@ impl Fx {
         let id = Uuid::new_v4();
         sqlx::query(
             "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, pool, pool_slots,
-                                        priority_weight, max_tries, next_retry_at)
-             VALUES ($1, $2, 'r', $3, $4, $5, $6, $7, $8, $9)",
+                                        priority_weight, max_tries, next_retry_at, try_number)
+             VALUES ($1, $2, 'r', $3, $4, $5, $6, $7, $8, $9,
+                     -- scheduled and later states already count their try
+                     CASE WHEN $4 IN ('scheduled', 'queued', 'running') THEN 1 ELSE 0 END)",
         )
         .bind(id)
         .bind(dag_id)
@@ -522,4 +524,71 @@ async fn mark_writes_audit_and_fences_worker() {
         .await
         .expect("finish");
     assert_eq!(late, refused(S::Failed));
+}
+
+// Invariant: a reschedule gives the slot back without ending the try: no
+// history row, a task_reschedule row, and the next schedule keeps the try number.
+#[tokio::test]
+async fn reschedule_keeps_the_try_and_counts_new_tries_at_schedule() {
+    let mut fx = Fx::new().await;
+    let id = fx.ti("d", "t", Ti::at("scheduled").tries(1)).await;
+    let w = fx.worker("w").await;
+    let first = fx.run_one(w).await;
+    assert_eq!(first.try_number, 1);
+    let at = Utc::now() - TimeDelta::seconds(1);
+    let out = tis::reschedule(&mut fx.c, first, at)
+        .await
+        .expect("reschedule");
+    assert!(matches!(&out, Applied(t) if t.state == Some(S::UpForReschedule)));
+    let again = tis::reschedule(&mut fx.c, first, at).await.expect("again");
+    assert_eq!(again, refused(S::UpForReschedule));
+    assert_eq!(
+        fx.count("SELECT count(*) FROM task_instance_history").await,
+        0
+    );
+    assert_eq!(fx.count("SELECT count(*) FROM task_reschedule").await, 1);
+    let started = tis::first_poke_of_try(&mut fx.c, id, 1)
+        .await
+        .expect("first poke");
+    assert!(started.is_some());
+    let out = tis::set_scheduled(&mut fx.c, &[id], Utc::now())
+        .await
+        .expect("schedule");
+    assert_eq!(out, vec![(id, Applied(()))]);
+    let second = fx.run_one(w).await;
+    assert_eq!(second.try_number, 1, "a reschedule goes on with its try");
+    let reaped = tis::finish(
+        &mut fx.c,
+        second,
+        FinishOutcome::UpForRetry {
+            next_retry_at: Utc::now(),
+        },
+    )
+    .await
+    .expect("finish");
+    assert!(matches!(&reaped, Applied(t) if t.state == Some(S::UpForRetry)));
+    tis::set_scheduled(&mut fx.c, &[id], Utc::now())
+        .await
+        .expect("schedule");
+    let third = fx.run_one(w).await;
+    assert_eq!(third.try_number, 2, "a retry is a new try");
+}
+
+// Invariant: branch skips move only task instances that have not started.
+#[tokio::test]
+async fn skip_in_run_moves_only_unstarted_task_instances() {
+    let mut fx = Fx::new().await;
+    let none = fx.ti("d", "a", Ti::none()).await;
+    let sched = fx.ti("d", "b", Ti::at("scheduled")).await;
+    let queued = fx.ti("d", "c", Ti::at("queued")).await;
+    let other = fx.ti("d", "e", Ti::none()).await;
+    let ids: Vec<String> = ["a", "b", "c", "missing"].map(str::to_owned).into();
+    let moved = tis::skip_in_run(&mut fx.c, "d", "r", &ids, Utc::now())
+        .await
+        .expect("skip");
+    assert_eq!(moved, 2);
+    assert_eq!(fx.state(none).await.as_deref(), Some("skipped"));
+    assert_eq!(fx.state(sched).await.as_deref(), Some("skipped"));
+    assert_eq!(fx.state(queued).await.as_deref(), Some("queued"));
+    assert_eq!(fx.state(other).await, None);
 }

@@ -57,10 +57,12 @@ async fn setup() -> Updraft {
 /// row when the trigger did not).
 async fn queue(pool: &PgPool, task_id: &str, max_tries: i32) {
     sqlx::query(
-        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, max_tries, queued_at)
-         VALUES (gen_random_uuid(), 'w', $1, $2, 'queued', $3, now())
+        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, max_tries, queued_at,
+                                    try_number)
+         VALUES (gen_random_uuid(), 'w', $1, $2, 'queued', $3, now(), 1)
          ON CONFLICT (dag_id, run_id, task_id, map_index)
-         DO UPDATE SET state = 'queued', max_tries = $3, queued_at = now()",
+         DO UPDATE SET state = 'queued', max_tries = $3, queued_at = now(),
+                       try_number = task_instance.try_number + 1",
     )
     .bind(RUN)
     .bind(task_id)

@@ -145,8 +145,10 @@ async fn secrets_are_masked_in_logs_and_rendered_fields() {
     for sql in [
         "INSERT INTO variable (key, val) VALUES ('db_password', 'hunter2')",
         "INSERT INTO connection (conn_id, conn_type, password) VALUES ('c1', 'http', convert_to('s3cr3t', 'UTF8'))",
-        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state) VALUES (gen_random_uuid(), 'm', 'r', 'leak', 'queued')
-         ON CONFLICT (dag_id, run_id, task_id, map_index) DO UPDATE SET state = 'queued'",
+        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, try_number)
+         VALUES (gen_random_uuid(), 'm', 'r', 'leak', 'queued', 1)
+         ON CONFLICT (dag_id, run_id, task_id, map_index)
+         DO UPDATE SET state = 'queued', try_number = task_instance.try_number + 1",
     ] {
         sqlx::query(sql).execute(p).await.expect(sql);
     }

@@ -1,5 +1,5 @@
 //! A serialized BashOperator task's rendered fields → [`BashSpec`], and its
-//! [`BashOutcome`] → how the try ends.
+//! [`BashOutcome`] → how the try ends; [`run`] runs one try.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,7 +7,12 @@ use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
 
-use crate::operators::bash::{BashOutcome, BashSpec, CommandKind, DEFAULT_SKIP_EXIT_CODE};
+use crate::dispatch::TryCtx;
+use crate::log_sink::Filtered;
+use crate::operators::bash::{
+    self, BashOutcome, BashSpec, CommandKind, DEFAULT_SKIP_EXIT_CODE, RunLimits,
+};
+use crate::outcome::{Ended, Outcome};
 use crate::templates::{ContextInputs, Dialect};
 
 /// The spec of a bash task. `raw` are the serialized (unrendered) fields,
@@ -110,29 +115,21 @@ fn context_env(i: &ContextInputs, owner: &str) -> BTreeMap<String, String> {
     env
 }
 
-/// How a try ends, before retries are considered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ended {
-    Success { xcom: Option<Json> },
-    Skipped,
-    Failed,
-}
-
 /// Maps a finished command: `do_xcom_push` pushes the last line (`""` when
 /// there was none, as Airflow does).
-pub fn ended(outcome: &BashOutcome, do_xcom_push: bool) -> (Ended, String) {
+pub fn ended(outcome: &BashOutcome, do_xcom_push: bool) -> (Outcome, String) {
     match outcome {
         BashOutcome::Success { last_line } => {
             let xcom = do_xcom_push.then(|| Json::String(last_line.clone().unwrap_or_default()));
             (
-                Ended::Success { xcom },
+                Outcome::success(xcom),
                 "Command exited with return code 0".into(),
             )
         }
         BashOutcome::Skipped { exit_code } => {
-            (Ended::Skipped, BashOutcome::skip_message(*exit_code))
+            (Outcome::skipped(), BashOutcome::skip_message(*exit_code))
         }
-        BashOutcome::Failed { message, .. } => (Ended::Failed, message.clone()),
+        BashOutcome::Failed { message, .. } => (Outcome::failed(), message.clone()),
     }
 }
 
@@ -142,6 +139,52 @@ pub fn timeout(task: &Json) -> Option<Duration> {
         .and_then(Json::as_f64)
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64)
+}
+
+/// Runs a BashOperator try: the rendered command in bash, its output
+/// streamed (masked) to the task log.
+pub async fn run(cx: &TryCtx<'_>) -> Outcome {
+    let (ti, t, p, sink, lost) = (cx.ti, cx.task, cx.prepared, cx.sink, cx.lost);
+    let owner = t
+        .task
+        .get("owner")
+        .and_then(Json::as_str)
+        .unwrap_or("airflow");
+    let spec = match spec(&p.raw, &p.rendered, &p.template_ext, &p.inputs, owner) {
+        Ok(spec) => spec,
+        Err(msg) => {
+            sink.error(&msg);
+            return Outcome::failed();
+        }
+    };
+    let secrets = p.secrets.clone();
+    let masked = Filtered::new(sink, move |l: &str| {
+        secrets.iter().fold(l.to_owned(), |acc, s| s.mask(&acc))
+    });
+    sink.info(&format!("Running command for {}", ti.task_id));
+    let limits = RunLimits {
+        timeout: timeout(&t.task),
+        ..RunLimits::default()
+    };
+    let push = t
+        .task
+        .get("do_xcom_push")
+        .and_then(Json::as_bool)
+        .unwrap_or(true);
+    match bash::run_bash(&spec, &masked, limits, lost.notified()).await {
+        Ok(outcome) => {
+            let (ended, msg) = ended(&outcome, push);
+            match ended.ended {
+                Ended::Failed => sink.error(&msg),
+                _ => sink.info(&msg),
+            }
+            ended
+        }
+        Err(e) => {
+            sink.error(&e.to_string());
+            Outcome::failed()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,16 +211,11 @@ mod tests {
     #[test]
     fn outcomes_map_to_states() {
         let ok = BashOutcome::Success { last_line: None };
-        assert_eq!(
-            ended(&ok, true).0,
-            Ended::Success {
-                xcom: Some(json!(""))
-            }
-        );
-        assert_eq!(ended(&ok, false).0, Ended::Success { xcom: None });
+        assert_eq!(ended(&ok, true).0, Outcome::success(Some(json!(""))));
+        assert_eq!(ended(&ok, false).0, Outcome::success(None));
         assert_eq!(
             ended(&BashOutcome::Skipped { exit_code: 99 }, true).0,
-            Ended::Skipped
+            Outcome::skipped()
         );
     }
 }

@@ -9,8 +9,11 @@
 
 mod bash_task;
 pub mod db_log;
+pub mod dispatch;
 pub mod log_sink;
 pub mod operators;
+pub mod outcome;
+mod prepare;
 pub mod run;
 mod serialized;
 mod store_data;

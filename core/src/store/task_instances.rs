@@ -175,7 +175,7 @@ pub async fn succeed_scheduled(
     Ok(sqlx::query_scalar(
         "WITH done AS (
              UPDATE task_instance
-                SET state = 'success', try_number = try_number + 1, start_date = $2,
+                SET state = 'success', start_date = $2,
                     end_date = $2, duration = 0, queued_at = NULL, updated_at = now()
               WHERE id = ANY($1) AND state = 'scheduled'
              RETURNING *),

@@ -216,14 +216,17 @@ async fn batch(
 }
 
 /// `None`, or `up_for_retry`/`up_for_reschedule` whose `next_retry_at` has
-/// come, → `scheduled`.
+/// come, → `scheduled`. As in Airflow 2.10+, this is where a new try is
+/// counted (`try_number + 1`), except after a reschedule, which goes on with
+/// the same try.
 pub async fn set_scheduled(
     conn: &mut PgConnection,
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, Transition<()>)>> {
     let sql = batch_sql!(
-        "state = 'scheduled', next_retry_at = NULL",
+        "try_number = try_number + CASE WHEN state = 'up_for_reschedule' THEN 0 ELSE 1 END,
+         state = 'scheduled', next_retry_at = NULL",
         "state IS NULL OR (state IN ('up_for_retry', 'up_for_reschedule')
                            AND (next_retry_at IS NULL OR next_retry_at <= $2))"
     );
@@ -351,7 +354,7 @@ pub async fn queue_scheduled(
 }
 
 /// `queued` → `running` for up to `limit` TIs of the given queues, by
-/// priority: the next try (`try_number + 1`), owned by `worker_id` until
+/// priority: the try counted when it was scheduled, owned by `worker_id` until
 /// `now() + lease`. The worker must be registered and running.
 pub async fn claim(
     conn: &mut PgConnection,
@@ -362,7 +365,7 @@ pub async fn claim(
 ) -> Result<Vec<TiRow>> {
     let claimed: Vec<TiRow> = sqlx::query_as(
         "UPDATE task_instance t
-            SET state = 'running', try_number = t.try_number + 1, worker_id = w.id,
+            SET state = 'running', worker_id = w.id,
                 hostname = w.hostname, pid = NULL,
                 lease_expires_at = now() + make_interval(secs => $4), last_heartbeat_at = now(),
                 start_date = now(), end_date = NULL, duration = NULL, next_retry_at = NULL,
@@ -465,6 +468,84 @@ pub async fn finish(
         Some(row) => Ok(Transition::Applied(row)),
         None => refusal(conn, fence.ti_id).await,
     }
+}
+
+/// A sensor in reschedule mode gives its slot back: `running` →
+/// `up_for_reschedule` until `at`, fenced like [`finish`], with a
+/// `task_reschedule` row. The try is not over (no history row), and the
+/// next [`set_scheduled`] goes on with the same try number.
+pub async fn reschedule(
+    conn: &mut PgConnection,
+    fence: Fence,
+    at: DateTime<Utc>,
+) -> Result<Transition<TiRow>> {
+    let row: Option<TiRow> = sqlx::query_as(
+        "WITH done AS (
+             UPDATE task_instance
+                SET state = 'up_for_reschedule', next_retry_at = $4, end_date = now(),
+                    duration = GREATEST(EXTRACT(EPOCH FROM now() - start_date)::float8, 0),
+                    lease_expires_at = NULL, updated_at = now()
+              WHERE id = $1 AND state = 'running' AND worker_id = $2 AND try_number = $3
+             RETURNING *),
+         logged AS (
+             INSERT INTO task_reschedule (ti_id, try_number, start_date, end_date, reschedule_date)
+             SELECT id, try_number, start_date, end_date, $4 FROM done)
+         SELECT * FROM done",
+    )
+    .bind(fence.ti_id)
+    .bind(fence.worker_id)
+    .bind(fence.try_number)
+    .bind(at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(Transition::Applied(row)),
+        None => refusal(conn, fence.ti_id).await,
+    }
+}
+
+/// When the first poke of the current try started (its earliest
+/// `task_reschedule` row), for a sensor's timeout across reschedules.
+pub async fn first_poke_of_try(
+    conn: &mut PgConnection,
+    ti_id: Uuid,
+    try_number: i32,
+) -> Result<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT min(start_date) FROM task_reschedule WHERE ti_id = $1 AND try_number = $2",
+    )
+    .bind(ti_id)
+    .bind(try_number)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Branching: the task instances of `task_ids` in one run that have not
+/// started (`None`/`scheduled`) → `skipped`. Returns how many moved.
+pub async fn skip_in_run(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+    task_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    if task_ids.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "UPDATE task_instance
+            SET state = 'skipped', start_date = COALESCE(start_date, $4), end_date = $4,
+                duration = 0, updated_at = now()
+          WHERE dag_id = $1 AND run_id = $2 AND task_id = ANY($3)
+            AND (state IS NULL OR state = 'scheduled')",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(task_ids)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Zombies: running tries whose lease ended before `now` become

@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use crate::Result;
 
+/// The key of a task's return value.
+pub const RETURN_VALUE: &str = "return_value";
+
 /// Where an XCom row lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XComRef<'a> {

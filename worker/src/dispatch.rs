@@ -1,0 +1,64 @@
+//! Which code runs a try, by the task's `operator_kind`
+//! (docs/serialized-dag.md). Each operator module takes a [`TryCtx`] and
+//! returns an [`Outcome`]; the worker loop owns the claim, the heartbeats and
+//! the fenced final write.
+
+use serde_json::Value as Json;
+use tokio::sync::Notify;
+use updraft_core::store::ti_state::{Fence, TiRow};
+
+use crate::bash_task;
+use crate::db_log::DbLogSink;
+use crate::outcome::Outcome;
+use crate::prepare::Prepared;
+use crate::task::{Task, TaskEnv};
+
+/// Everything an operator may use for one try.
+#[allow(missing_debug_implementations)] // holds the log sink and a Notify
+pub struct TryCtx<'a> {
+    pub env: &'a TaskEnv,
+    pub ti: &'a TiRow,
+    pub fence: Fence,
+    /// The serialized DAG and the task's entry in it.
+    pub task: &'a Task,
+    pub prepared: &'a Prepared,
+    pub sink: &'a DbLogSink,
+    /// Notified when the lease is lost: stop at once.
+    pub lost: &'a Notify,
+}
+
+impl TryCtx<'_> {
+    /// The task's `operator_kind`.
+    pub fn kind(&self) -> &str {
+        self.task
+            .task
+            .get("operator_kind")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+    }
+
+    /// The task runs a Python callable (`@task`, `@task.bash`, PythonOperator…).
+    pub fn has_python_callable(&self) -> bool {
+        self.task.task.get("python").is_some_and(|p| !p.is_null())
+    }
+}
+
+/// Runs the try's operator.
+pub async fn run(cx: &TryCtx<'_>) -> Outcome {
+    match (cx.kind(), cx.has_python_callable()) {
+        ("empty", _) => Outcome::success(None),
+        ("bash", false) => bash_task::run(cx).await,
+        (other, python) => {
+            // `@task.bash` is kind bash with a Python callable that makes the command.
+            let what = if python && other == "bash" {
+                "bash (@task.bash)".to_owned()
+            } else {
+                other.to_owned()
+            };
+            cx.sink.error(&format!(
+                "operator kind {what} is not supported by this worker yet"
+            ));
+            Outcome::failed()
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Before an operator runs: clear the try's old XComs, build the template
+//! context from the run, render the task's template fields and store them
+//! (masked) for the UI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+use updraft_core::store::ti_state::{Fence, TiRow};
+use updraft_core::store::{dag_runs, rendered_fields, xcom};
+use updraft_core::timetable::DataInterval;
+
+use crate::serialized::params;
+use crate::task::{Task, TaskEnv};
+use crate::templates::{
+    ContextInputs, Dialect, RenderOptions, SecretSet, TemplateContext, render_field,
+};
+
+/// A try's context and rendered fields, ready for its operator.
+#[derive(Debug)]
+pub struct Prepared {
+    pub inputs: ContextInputs,
+    pub raw: Map<String, Json>,
+    pub rendered: Map<String, Json>,
+    pub template_ext: Vec<String>,
+    pub secrets: Vec<SecretSet>,
+}
+
+pub async fn prepare(
+    env: &TaskEnv,
+    ti: &TiRow,
+    fence: Fence,
+    t: &Task,
+) -> Result<Prepared, String> {
+    let mut conn = env
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    xcom::clear_for_ti(&mut conn, ti.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let run = dag_runs::get(&mut conn, &ti.dag_id, &ti.run_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("DAG run {} not found", ti.run_id))?;
+    let data_interval = match (run.data_interval_start, run.data_interval_end) {
+        (Some(start), Some(end)) => Some(DataInterval { start, end }),
+        _ => None,
+    };
+    let inputs = ContextInputs {
+        dag_id: ti.dag_id.clone(),
+        task_id: ti.task_id.clone(),
+        run_id: ti.run_id.clone(),
+        logical_date: run.logical_date,
+        data_interval,
+        external_trigger: run.run_type == "manual",
+        conf: run.conf.clone(),
+        params: params(&t.dag, &t.task),
+        try_number: u32::try_from(ti.try_number).unwrap_or(1),
+        map_index: i64::from(ti.map_index),
+        dialect: Dialect::from_serialized(t.dag.get("dialect").and_then(Json::as_str)),
+    };
+    let data = crate::store_data::snapshot(&mut conn, &ti.dag_id, &ti.run_id)
+        .await
+        .map_err(|e| format!("reading XComs, variables and connections: {e}"))?;
+    let ctx = TemplateContext::new(inputs.clone(), Arc::new(data));
+    let strings = |v: Option<&Json>| -> Vec<String> {
+        v.and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let template_ext = strings(t.task.get("template_ext"));
+    let mut search_path: Vec<PathBuf> = Vec::new();
+    if let Some(folder) = t
+        .dag
+        .get("fileloc")
+        .and_then(Json::as_str)
+        .and_then(|f| Path::new(f).parent())
+    {
+        search_path.push(folder.to_owned());
+    }
+    search_path.extend(
+        strings(t.dag.get("template_searchpath"))
+            .into_iter()
+            .map(PathBuf::from),
+    );
+    let options = RenderOptions {
+        template_ext: template_ext.clone(),
+        search_path,
+        native: t
+            .dag
+            .get("render_template_as_native_obj")
+            .and_then(Json::as_bool)
+            .unwrap_or(false),
+    };
+    let raw = t
+        .task
+        .get("fields")
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let (mut rendered, mut masked, mut secrets) = (Map::new(), Map::new(), Vec::new());
+    for name in strings(t.task.get("template_fields")) {
+        let Some(value) = raw.get(&name) else {
+            continue;
+        };
+        let r =
+            render_field(value, &ctx, &options).map_err(|e| format!("rendering {name}: {e}"))?;
+        masked.insert(name.clone(), r.masked());
+        rendered.insert(name, r.value);
+        secrets.push(r.secrets);
+    }
+    let stored = rendered_fields::set(&mut conn, fence, &Json::Object(masked))
+        .await
+        .map_err(|e| format!("storing rendered fields: {e}"))?;
+    if !stored {
+        return Err("this try no longer owns the task instance".into());
+    }
+    Ok(Prepared {
+        inputs,
+        raw,
+        rendered,
+        template_ext,
+        secrets,
+    })
+}
