@@ -1,6 +1,7 @@
 //! Pure scheduling checks: inputs -> `DepStatus { passed, reason }`. No I/O;
 //! the scheduler gathers the inputs and applies the decisions.
 
+pub mod branch;
 pub mod counts;
 pub mod decision;
 pub mod rules;
