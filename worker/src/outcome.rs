@@ -113,3 +113,17 @@ pub async fn finish(
     tx.commit().await?;
     Ok(result)
 }
+
+/// What one poke of a sensor found (native sensors and `PythonSensor` /
+/// `@task.sensor` alike); the sensor driver turns pokes into an [`Outcome`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Poke {
+    /// The condition holds; `xcom` is pushed as `return_value`
+    /// (`PokeReturnValue(xcom_value=…)`).
+    Done {
+        xcom: Option<Json>,
+    },
+    NotYet,
+    /// The poke itself ended the try (an exception: skip, fail, timeout).
+    Ended(Outcome),
+}
