@@ -117,6 +117,12 @@ pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::
                 pool_slots: clamp_i32(t.pool_slots.unwrap_or(1.0).max(1.0)),
                 queue: t.queue.clone().unwrap_or_else(|| "default".into()),
                 priority_weight: clamp_i32(weight as f64),
+                max_active_tis_per_dag: t
+                    .max_active_tis_per_dag
+                    .map(|n| clamp_i32(n.max(0) as f64)),
+                max_active_tis_per_dagrun: t
+                    .max_active_tis_per_dagrun
+                    .map(|n| clamp_i32(n.max(0) as f64)),
             }
         })
         .collect())

@@ -592,3 +592,47 @@ async fn skip_in_run_moves_only_unstarted_task_instances() {
     assert_eq!(fx.state(queued).await.as_deref(), Some("queued"));
     assert_eq!(fx.state(other).await, None);
 }
+
+// Invariant: max_active_tis_per_dagrun caps one task within a run and
+// max_active_tis_per_dag across runs, counting what is already running.
+#[tokio::test]
+async fn per_task_caps_hold_within_a_run_and_across_runs() {
+    let mut fx = Fx::new().await;
+    fx.sql("INSERT INTO dag_run (dag_id, run_id, run_type, state) VALUES ('d', 'r2', 'manual', 'running')")
+        .await;
+    // Task `m`: 4 mapped TIs in r and 4 in r2, at most 2 per run and 3 in all.
+    fx.sql(
+        "INSERT INTO task_instance (id, dag_id, run_id, task_id, map_index, state, try_number,
+                                    max_active_tis_per_dag, max_active_tis_per_dagrun)
+         SELECT gen_random_uuid(), 'd', r, 'm', i, 'scheduled', 1, 3, 2
+           FROM unnest(ARRAY['r', 'r2']) r, generate_series(0, 3) i",
+    )
+    .await;
+    // Task `u`: no caps.
+    for _ in 0..1 {
+        fx.ti("d", "u", Ti::at("scheduled")).await;
+    }
+    let queued = tis::queue_scheduled(&mut fx.c, 100, Utc::now())
+        .await
+        .expect("queue");
+    let per_run = |run: &str| {
+        queued
+            .iter()
+            .filter(|t| t.task_id == "m" && t.run_id == run)
+            .count()
+    };
+    assert_eq!(queued.iter().filter(|t| t.task_id == "m").count(), 3);
+    assert!(per_run("r") <= 2 && per_run("r2") <= 2, "{queued:?}");
+    assert_eq!(queued.iter().filter(|t| t.task_id == "u").count(), 1);
+    // Nothing more fits until one finishes.
+    let again = tis::queue_scheduled(&mut fx.c, 100, Utc::now())
+        .await
+        .expect("queue");
+    assert!(again.is_empty(), "{again:?}");
+    fx.sql("UPDATE task_instance SET state = 'success' WHERE id = (SELECT id FROM task_instance WHERE task_id = 'm' AND state = 'queued' AND run_id = 'r' LIMIT 1)")
+        .await;
+    let more = tis::queue_scheduled(&mut fx.c, 100, Utc::now())
+        .await
+        .expect("queue");
+    assert_eq!(more.len(), 1, "{more:?}");
+}

@@ -25,6 +25,9 @@ pub struct NewTaskInstance {
     pub pool_slots: i32,
     pub queue: String,
     pub priority_weight: i32,
+    /// `max_active_tis_per_dag` / `max_active_tis_per_dagrun` (`None`: no cap).
+    pub max_active_tis_per_dag: Option<i32>,
+    pub max_active_tis_per_dagrun: Option<i32>,
 }
 
 /// Which run the task instances belong to.
@@ -51,12 +54,14 @@ pub async fn create_for_run(
     let done = sqlx::query(
         "INSERT INTO task_instance (id, dag_id, run_id, task_id, map_index, state, try_number,
                                     max_tries, operator, pool, pool_slots, queue,
-                                    priority_weight, dag_version_id)
+                                    priority_weight, dag_version_id, max_active_tis_per_dag,
+                                    max_active_tis_per_dagrun)
          SELECT u.id, $1, $2, u.task_id, -1, NULL, 0, u.max_tries, u.operator, u.pool,
-                u.pool_slots, u.queue, u.priority_weight, $3
+                u.pool_slots, u.queue, u.priority_weight, $3, u.per_dag, u.per_run
            FROM UNNEST($4::uuid[], $5::text[], $6::int4[], $7::text[], $8::text[], $9::int4[],
-                       $10::text[], $11::int4[])
-                AS u(id, task_id, max_tries, operator, pool, pool_slots, queue, priority_weight)",
+                       $10::text[], $11::int4[], $12::int4[], $13::int4[])
+                AS u(id, task_id, max_tries, operator, pool, pool_slots, queue, priority_weight,
+                     per_dag, per_run)",
     )
     .bind(run.dag_id)
     .bind(run.run_id)
@@ -69,6 +74,18 @@ pub async fn create_for_run(
     .bind(num(|t| t.pool_slots))
     .bind(col(|t| t.queue.clone()))
     .bind(num(|t| t.priority_weight))
+    .bind(
+        tasks
+            .iter()
+            .map(|t| t.max_active_tis_per_dag)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        tasks
+            .iter()
+            .map(|t| t.max_active_tis_per_dagrun)
+            .collect::<Vec<_>>(),
+    )
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
