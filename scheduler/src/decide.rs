@@ -3,11 +3,12 @@
 //! scheduler finishes itself ([`empty_to_finish`]), and how the run ends by
 //! Airflow's leaf rule ([`run_outcome`]). [`crate::tasks`] applies them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
+use updraft_core::deps::past::{self, PastSettings, Previous};
 use updraft_core::deps::{self, Decision, UpstreamCounts};
 use updraft_core::model::TriggerRule;
 use updraft_core::model::serialized::SerializedTasks;
@@ -26,12 +27,22 @@ pub struct Node {
     pub is_setup: bool,
     /// No downstream tasks: counts for the run's outcome.
     pub is_leaf: bool,
+    pub downstream: Vec<String>,
+    pub past: PastSettings,
+    /// `wait_for_past_depends_before_skipping`.
+    pub wait_past_before_skipping: bool,
+    /// The task's own start date (with catchup, earlier runs don't count as its past).
+    pub start_date: Option<DateTime<Utc>>,
 }
 
 /// The task graph of a serialized DAG, by task id.
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     pub nodes: HashMap<String, Node>,
+    /// The DAG's `catchup` as written (`None`: the configured default).
+    pub catchup: Option<bool>,
+    /// `dagrun_timeout`: a run still running this long after it started fails.
+    pub dagrun_timeout: Option<chrono::TimeDelta>,
 }
 
 impl Graph {
@@ -44,16 +55,98 @@ impl Graph {
             let name = t.trigger_rule.as_str();
             let rule = TriggerRule::parse(name)
                 .ok_or_else(|| format!("task {:?}: unknown trigger rule {name:?}", t.task_id))?;
+            let start_date = t
+                .start_date
+                .as_deref()
+                .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                .map(|d| d.with_timezone(&Utc));
             let node = Node {
                 upstream: t.upstream_task_ids,
                 rule,
                 is_empty: t.operator_kind == "empty",
                 is_setup: t.is_setup,
                 is_leaf: t.downstream_task_ids.is_empty(),
+                downstream: t.downstream_task_ids,
+                past: PastSettings {
+                    depends_on_past: t.depends_on_past,
+                    ignore_first_depends_on_past: t.ignore_first_depends_on_past,
+                    wait_for_downstream: t.wait_for_downstream,
+                },
+                wait_past_before_skipping: t.wait_for_past_depends_before_skipping,
+                start_date,
             };
             nodes.insert(t.task_id, node);
         }
-        Ok(Self { nodes })
+        let catchup = data.get("catchup").and_then(Value::as_bool);
+        let dagrun_timeout = data
+            .get("dagrun_timeout")
+            .and_then(Value::as_f64)
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(|s| chrono::TimeDelta::milliseconds((s * 1000.0) as i64));
+        Ok(Self {
+            nodes,
+            catchup,
+            dagrun_timeout,
+        })
+    }
+
+    /// Some task depends on the past: the previous run must be read.
+    pub fn depends_on_past(&self) -> bool {
+        self.nodes.values().any(|n| n.past.applies())
+    }
+}
+
+/// The previous run as `depends_on_past` sees it (empty unless
+/// [`Graph::depends_on_past`]).
+#[derive(Debug, Clone, Default)]
+pub struct PastView {
+    /// The previous run's logical date and task instances; `None`: this is
+    /// the first run.
+    pub previous: Option<(DateTime<Utc>, Vec<TiStatus>)>,
+    /// With catchup (the previous run is the previous *scheduled* one).
+    pub catchup: bool,
+    /// Tasks with a task instance in some earlier run.
+    pub with_history: HashSet<String>,
+}
+
+impl PastView {
+    /// What the previous run says about task instance `ti` of `node`.
+    fn previous_for(&self, node: &Node, ti: &TiStatus) -> Previous {
+        let Some((logical_date, tis)) = &self.previous else {
+            return Previous::NoRun;
+        };
+        if self.catchup && node.start_date.is_some_and(|start| *logical_date < start) {
+            return Previous::BeforeTaskStart;
+        }
+        let Some(prev) = tis
+            .iter()
+            .find(|p| p.task_id == ti.task_id && p.map_index == ti.map_index)
+        else {
+            return Previous::NoTaskInstance {
+                has_historical_ti: self.with_history.contains(&ti.task_id),
+            };
+        };
+        // Every direct downstream task must have task instances, all done.
+        let downstream = node
+            .downstream
+            .iter()
+            .flat_map(|d| {
+                let states: Vec<_> = tis
+                    .iter()
+                    .filter(|p| &p.task_id == d)
+                    .map(|p| p.state)
+                    .collect();
+                if states.is_empty() {
+                    vec![None]
+                } else {
+                    states
+                }
+            })
+            .collect();
+        Previous::TaskInstance {
+            state: prev.state,
+            downstream,
+        }
     }
 }
 
@@ -70,8 +163,15 @@ pub struct TiDecision {
 /// state, by their trigger rule over the states of their upstream task
 /// instances; and `up_for_retry`/`up_for_reschedule` ones whose wait is
 /// over, which run again. Task instances of tasks the graph no longer has
-/// are left alone. `Wait` decisions are left out.
-pub fn decide(graph: &Graph, tis: &[TiStatus], now: DateTime<Utc>) -> Vec<TiDecision> {
+/// are left alone. `Wait` decisions are left out. A task that depends on
+/// the past runs only when [`past::evaluate`] passes over `past` (and with
+/// `wait_for_past_depends_before_skipping`, is not skipped before either).
+pub fn decide(
+    graph: &Graph,
+    tis: &[TiStatus],
+    past: &PastView,
+    now: DateTime<Utc>,
+) -> Vec<TiDecision> {
     let mut by_task: HashMap<&str, Vec<&TiStatus>> = HashMap::new();
     for ti in tis {
         by_task.entry(ti.task_id.as_str()).or_default().push(ti);
@@ -102,6 +202,23 @@ pub fn decide(graph: &Graph, tis: &[TiStatus], now: DateTime<Utc>) -> Vec<TiDeci
                 }
             }
             _ => continue,
+        };
+        let evaluation = if node.past.applies() && evaluation.decision != Decision::Wait {
+            let status = past::evaluate(node.past, &past.previous_for(node, ti));
+            let held = match evaluation.decision {
+                Decision::Run => !status.passed,
+                _ => node.wait_past_before_skipping && !status.passed,
+            };
+            if held {
+                deps::Evaluation {
+                    decision: Decision::Wait,
+                    reason: format!("Waiting: {}", status.reason),
+                }
+            } else {
+                evaluation
+            }
+        } else {
+            evaluation
         };
         if evaluation.decision != Decision::Wait {
             out.push(TiDecision {

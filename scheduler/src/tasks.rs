@@ -14,13 +14,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::deps::Decision;
-use updraft_core::store::dag_runs::{self, LockedRun};
+use updraft_core::store::dag_runs::{self, LockedRun, RunOutcome};
 use updraft_core::store::events;
 use updraft_core::store::task_instances;
 use updraft_core::store::ti_state;
 
 use crate::Result;
-use crate::decide::{self, Graph};
+use crate::decide::{self, Graph, PastView};
 
 /// How a pass behaves.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +33,9 @@ pub struct TaskPassOptions {
     pub max_queue: i64,
     /// Reaped tries retry after this long.
     pub retry_delay: Duration,
+    /// `[scheduler] catchup_by_default`, for DAGs that leave `catchup` unset
+    /// (it decides which run is "previous" for `depends_on_past`).
+    pub catchup_by_default: bool,
 }
 
 impl Default for TaskPassOptions {
@@ -42,6 +45,7 @@ impl Default for TaskPassOptions {
             run_batch: 50,
             max_queue: 512,
             retry_delay: Duration::from_secs(300),
+            catchup_by_default: true,
         }
     }
 }
@@ -128,7 +132,7 @@ async fn examine_runs(
             seen.push(run.id);
             report.runs_examined += 1;
             let mut sp = tx.begin().await?;
-            match examine_run(&mut sp, &run, now, report).await {
+            match examine_run(&mut sp, &run, opts, now, report).await {
                 Ok(()) => sp.commit().await?,
                 Err(e) => {
                     sp.rollback().await?;
@@ -149,6 +153,7 @@ async fn examine_runs(
 async fn examine_run(
     conn: &mut PgConnection,
     run: &LockedRun,
+    opts: &TaskPassOptions,
     now: DateTime<Utc>,
     report: &mut TaskPassReport,
 ) -> Result<()> {
@@ -157,11 +162,26 @@ async fn examine_run(
             dag_id: run.dag_id.clone(),
             reason,
         })?;
+    if let Some(limit) = graph.dagrun_timeout
+        && run.start_date.is_some_and(|start| start + limit < now)
+    {
+        let skipped = ti_state::skip_unfinished(conn, &run.dag_id, &run.run_id, now).await?;
+        if dag_runs::finish(conn, run.id, RunOutcome::Failed, now).await? {
+            report.runs_finished += 1;
+            tracing::info!(skipped, "run failed: it ran longer than dagrun_timeout");
+        }
+        return Ok(());
+    }
+    let past = if graph.depends_on_past() {
+        past_view(conn, run, &graph, opts).await?
+    } else {
+        PastView::default()
+    };
     // Each round finishes at least one task instance or stops, so the loop
     // ends; the bound guards against a state another writer keeps flipping.
     for _ in 0..=graph.nodes.len().saturating_add(1) {
         let tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
-        let decisions = decide::decide(&graph, &tis, now);
+        let decisions = decide::decide(&graph, &tis, &past, now);
         let pick = |d: Decision| -> Vec<uuid::Uuid> {
             decisions
                 .iter()
@@ -219,4 +239,40 @@ async fn examine_run(
     }
     dag_runs::touch_scheduling_decision(conn, run.id, now).await?;
     Ok(())
+}
+
+/// The previous run of `run` and what `depends_on_past` needs of it.
+async fn past_view(
+    conn: &mut PgConnection,
+    run: &LockedRun,
+    graph: &Graph,
+    opts: &TaskPassOptions,
+) -> Result<PastView> {
+    let catchup = graph.catchup.unwrap_or(opts.catchup_by_default);
+    let previous = match dag_runs::previous_run(conn, &run.dag_id, &run.run_id, catchup).await? {
+        Some((prev_id, logical_date)) => Some((
+            logical_date,
+            task_instances::statuses_for_run(conn, &run.dag_id, &prev_id).await?,
+        )),
+        None => None,
+    };
+    let ids: Vec<String> = graph
+        .nodes
+        .iter()
+        .filter(|(_, n)| n.past.ignore_first_depends_on_past)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let with_history = if ids.is_empty() {
+        Default::default()
+    } else {
+        task_instances::tasks_with_history(conn, &run.dag_id, &run.run_id, &ids)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(PastView {
+        previous,
+        catchup,
+        with_history,
+    })
 }

@@ -4,6 +4,7 @@
 pub mod branch;
 pub mod counts;
 pub mod decision;
+pub mod past;
 pub mod rules;
 mod setup;
 

@@ -61,6 +61,17 @@ pub struct SerializedTask {
     pub max_active_tis_per_dag: Option<i64>,
     #[serde(default)]
     pub max_active_tis_per_dagrun: Option<i64>,
+    #[serde(default)]
+    pub depends_on_past: bool,
+    #[serde(default)]
+    pub ignore_first_depends_on_past: bool,
+    #[serde(default)]
+    pub wait_for_past_depends_before_skipping: bool,
+    #[serde(default)]
+    pub wait_for_downstream: bool,
+    /// The task's own `start_date` (ISO 8601), when it has one.
+    #[serde(default)]
+    pub start_date: Option<String>,
 }
 
 fn all_success() -> String {

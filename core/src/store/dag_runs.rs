@@ -344,6 +344,7 @@ pub struct LockedRun {
     pub id: i64,
     pub dag_id: String,
     pub run_id: String,
+    pub start_date: Option<DateTime<Utc>>,
     /// The serialized DAG of the run's version (the DAG's current one when
     /// the run has none).
     pub data: Value,
@@ -359,7 +360,7 @@ pub async fn lock_running(
     exclude: &[i64],
 ) -> Result<Vec<LockedRun>> {
     Ok(sqlx::query_as(
-        "SELECT r.id, r.dag_id, r.run_id, v.data
+        "SELECT r.id, r.dag_id, r.run_id, r.start_date, v.data
            FROM dag_run r
            JOIN dag d ON d.dag_id = r.dag_id
            LEFT JOIN serialized_dag s ON s.dag_id = r.dag_id
@@ -424,6 +425,30 @@ pub async fn finish(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The run before `(dag_id, run_id)` by logical date, for `depends_on_past`:
+/// Airflow's `get_previous_dagrun`, or with `scheduled_only`
+/// `get_previous_scheduled_dagrun` (manual runs left out). Its run id and
+/// logical date; `None` for the first run or a run without a logical date.
+pub async fn previous_run(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+    scheduled_only: bool,
+) -> Result<Option<(String, DateTime<Utc>)>> {
+    Ok(sqlx::query_as(
+        "SELECT p.run_id, p.logical_date FROM dag_run p
+           JOIN dag_run r ON r.dag_id = p.dag_id AND r.run_id = $2
+          WHERE p.dag_id = $1 AND p.logical_date < r.logical_date
+            AND (NOT $3 OR p.run_type <> 'manual')
+          ORDER BY p.logical_date DESC LIMIT 1",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(scheduled_only)
+    .fetch_optional(conn)
+    .await?)
 }
 
 #[cfg(test)]

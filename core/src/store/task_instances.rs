@@ -230,3 +230,25 @@ pub async fn locate(conn: &mut PgConnection, ti: &TiRef<'_>) -> Result<Option<(u
     .fetch_optional(conn)
     .await?)
 }
+
+/// Which of `task_ids` have a task instance in a run of `dag_id` logically
+/// before run `run_id` (for `ignore_first_depends_on_past`).
+pub async fn tasks_with_history(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+    task_ids: &[String],
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT ti.task_id FROM task_instance ti
+           JOIN dag_run dr ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id
+          WHERE ti.dag_id = $1 AND ti.task_id = ANY($3)
+            AND dr.logical_date < (SELECT logical_date FROM dag_run
+                                    WHERE dag_id = $1 AND run_id = $2)",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(task_ids)
+    .fetch_all(conn)
+    .await?)
+}

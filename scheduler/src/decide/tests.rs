@@ -42,7 +42,7 @@ fn tis(states: [Option<TaskInstanceState>; 4]) -> Vec<TiStatus> {
 }
 
 fn decided(graph: &Graph, tis: &[TiStatus]) -> Vec<(String, Decision)> {
-    let mut out: Vec<_> = decide(graph, tis, now())
+    let mut out: Vec<_> = decide(graph, tis, &PastView::default(), now())
         .into_iter()
         .map(|d| (d.task_id, d.decision))
         .collect();

@@ -292,3 +292,29 @@ pub async fn skip_in_run(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// `dagrun_timeout`: every unfinished task instance of a run (running ones
+/// too, whose worker then finds its lease gone) → `skipped`, as Airflow does
+/// when it fails a run that ran too long. Returns how many moved.
+pub async fn skip_unfinished(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE task_instance
+            SET state = 'skipped', start_date = COALESCE(start_date, $3), end_date = $3,
+                duration = GREATEST(EXTRACT(EPOCH FROM $3 - COALESCE(start_date, $3))::float8, 0),
+                lease_expires_at = NULL, next_retry_at = NULL, updated_at = now()
+          WHERE dag_id = $1 AND run_id = $2
+            AND (state IS NULL OR state IN ('scheduled', 'queued', 'running', 'up_for_retry',
+                                            'up_for_reschedule', 'deferred', 'restarting'))",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
