@@ -11,6 +11,7 @@ use serde_json::Value;
 use updraft_core::deps::past::{self, PastSettings, Previous};
 use updraft_core::deps::{self, Decision, UpstreamCounts};
 use updraft_core::model::TriggerRule;
+use updraft_core::model::mapping::ExpandInput;
 use updraft_core::model::serialized::SerializedTasks;
 use updraft_core::model::state::TaskInstanceState;
 use updraft_core::store::dag_runs::RunOutcome;
@@ -33,6 +34,8 @@ pub struct Node {
     pub wait_past_before_skipping: bool,
     /// The task's own start date (with catchup, earlier runs don't count as its past).
     pub start_date: Option<DateTime<Utc>>,
+    /// A mapped task: its unmapped task instance is expanded, not run.
+    pub mapped: Option<ExpandInput>,
 }
 
 /// The task graph of a serialized DAG, by task id.
@@ -74,6 +77,7 @@ impl Graph {
                 },
                 wait_past_before_skipping: t.wait_for_past_depends_before_skipping,
                 start_date,
+                mapped: t.mapped.as_ref().and_then(ExpandInput::from_block),
             };
             nodes.insert(t.task_id, node);
         }
@@ -155,6 +159,7 @@ impl PastView {
 pub struct TiDecision {
     pub id: Uuid,
     pub task_id: String,
+    pub map_index: i32,
     pub decision: Decision,
     pub reason: String,
 }
@@ -224,6 +229,7 @@ pub fn decide(
             out.push(TiDecision {
                 id: ti.id,
                 task_id: ti.task_id.clone(),
+                map_index: ti.map_index,
                 decision: evaluation.decision,
                 reason: evaluation.reason,
             });

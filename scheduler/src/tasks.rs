@@ -9,15 +9,18 @@
 //! lock (`FOR UPDATE SKIP LOCKED`), DAGs whose queued runs start are locked
 //! the same way, and every state change is a guarded UPDATE.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::deps::Decision;
+use updraft_core::model::mapping::MAX_MAP_LENGTH;
 use updraft_core::store::dag_runs::{self, LockedRun, RunOutcome};
 use updraft_core::store::events;
 use updraft_core::store::task_instances;
 use updraft_core::store::ti_state;
+use updraft_core::store::xcom;
 
 use crate::Result;
 use crate::decide::{self, Graph, PastView};
@@ -181,7 +184,18 @@ async fn examine_run(
     // ends; the bound guards against a state another writer keeps flipping.
     for _ in 0..=graph.nodes.len().saturating_add(1) {
         let tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
-        let decisions = decide::decide(&graph, &tis, &past, now);
+        let (to_expand, decisions): (Vec<_>, Vec<_>) = decide::decide(&graph, &tis, &past, now)
+            .into_iter()
+            .partition(|d| {
+                d.decision == Decision::Run
+                    && d.map_index == -1
+                    && graph
+                        .nodes
+                        .get(&d.task_id)
+                        .is_some_and(|n| n.mapped.is_some())
+            });
+        let by_id: HashMap<uuid::Uuid, &decide::TiDecision> =
+            decisions.iter().map(|d| (d.id, d)).collect();
         let pick = |d: Decision| -> Vec<uuid::Uuid> {
             decisions
                 .iter()
@@ -189,7 +203,11 @@ async fn examine_run(
                 .map(|t| t.id)
                 .collect()
         };
-        let mut changed = 0;
+        let mut changed = if to_expand.is_empty() {
+            0
+        } else {
+            expand_mapped(conn, run, &graph, &to_expand, now).await?
+        };
         for (decision, ids) in [
             (Decision::Run, pick(Decision::Run)),
             (Decision::Skip, pick(Decision::Skip)),
@@ -206,7 +224,7 @@ async fn examine_run(
             for (id, outcome) in outcomes {
                 if outcome.is_applied() {
                     changed += 1;
-                    if let Some(d) = decisions.iter().find(|t| t.id == id) {
+                    if let Some(d) = by_id.get(&id) {
                         tracing::debug!(task_id = %d.task_id, reason = %d.reason, "decided");
                     }
                 } else {
@@ -275,4 +293,51 @@ async fn past_view(
         catchup,
         with_history,
     })
+}
+
+/// Expands the unmapped task instances of mapped tasks whose upstreams are
+/// done: one task instance per element of what they map over (read from the
+/// upstream XComs), or `failed` when that cannot be mapped. How many changed.
+async fn expand_mapped(
+    conn: &mut PgConnection,
+    run: &LockedRun,
+    graph: &Graph,
+    decisions: &[decide::TiDecision],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let rows = xcom::list_for_run(conn, &run.dag_id, &run.run_id).await?;
+    let mut changed = 0;
+    for d in decisions {
+        let Some(input) = graph.nodes.get(&d.task_id).and_then(|n| n.mapped.as_ref()) else {
+            continue;
+        };
+        let length = input
+            .resolve(|(task_id, key)| xcom::pulled(&rows, task_id, key))
+            .map(|r| r.len())
+            .and_then(|n| {
+                if n > MAX_MAP_LENGTH {
+                    Err(format!(
+                        "{n} values to map over, more than max_map_length ({MAX_MAP_LENGTH})"
+                    ))
+                } else {
+                    Ok(n)
+                }
+            });
+        let outcome = match length {
+            Ok(n) => {
+                let n = i32::try_from(n).unwrap_or(i32::MAX);
+                tracing::info!(task_id = %d.task_id, n, "expanded mapped task");
+                ti_state::expand(conn, d.id, n, now).await?.is_applied()
+            }
+            Err(reason) => {
+                tracing::warn!(task_id = %d.task_id, %reason, "cannot expand mapped task");
+                ti_state::set_failed_unstarted(conn, &[d.id], now)
+                    .await?
+                    .iter()
+                    .any(|(_, t)| t.is_applied())
+            }
+        };
+        changed += usize::from(outcome);
+    }
+    Ok(changed)
 }

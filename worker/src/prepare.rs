@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
+use updraft_core::model::mapping::ExpandInput;
 use updraft_core::store::ti_state::{Fence, TiRow};
 use updraft_core::store::{dag_runs, rendered_fields, xcom};
 use updraft_core::timetable::DataInterval;
@@ -24,6 +25,8 @@ pub struct Prepared {
     pub rendered: Map<String, Json>,
     pub template_ext: Vec<String>,
     pub secrets: Vec<SecretSet>,
+    /// A mapped task instance's own arguments (already overlaid on `raw`).
+    pub expand_input: Option<Map<String, Json>>,
 }
 
 pub async fn prepare(
@@ -61,7 +64,11 @@ pub async fn prepare(
         map_index: i64::from(ti.map_index),
         dialect: Dialect::from_serialized(t.dag.get("dialect").and_then(Json::as_str)),
     };
-    let data = crate::store_data::snapshot(&mut conn, &ti.dag_id, &ti.run_id)
+    let xcom_rows = xcom::list_for_run(&mut conn, &ti.dag_id, &ti.run_id)
+        .await
+        .map_err(|e| format!("reading XComs: {e}"))?;
+    let expand_input = mapped_element(t, ti.map_index, &xcom_rows)?;
+    let data = crate::store_data::snapshot(&mut conn, &ti.dag_id, &ti.run_id, &xcom_rows)
         .await
         .map_err(|e| format!("reading XComs, variables and connections: {e}"))?;
     let ctx = TemplateContext::new(inputs.clone(), Arc::new(data));
@@ -98,12 +105,15 @@ pub async fn prepare(
             .and_then(Json::as_bool)
             .unwrap_or(false),
     };
-    let raw = t
+    let mut raw = t
         .task
         .get("fields")
         .and_then(Json::as_object)
         .cloned()
         .unwrap_or_default();
+    if let Some(element) = &expand_input {
+        overlay_element(&mut raw, element, is_decorated(t));
+    }
     let (mut rendered, mut masked, mut secrets) = (Map::new(), Map::new(), Vec::new());
     for name in strings(t.task.get("template_fields")) {
         let Some(value) = raw.get(&name) else {
@@ -127,5 +137,54 @@ pub async fn prepare(
         rendered,
         template_ext,
         secrets,
+        expand_input,
     })
+}
+
+/// A TaskFlow (`@task`…) task: its mapped arguments are the function's.
+fn is_decorated(t: &Task) -> bool {
+    t.task
+        .get("python")
+        .and_then(|p| p.get("decorator"))
+        .is_some_and(|d| !d.is_null())
+}
+
+/// The arguments of mapped task instance `map_index` (`None` for a task
+/// that is not mapped, or its unexpanded instance).
+fn mapped_element(
+    t: &Task,
+    map_index: i32,
+    xcoms: &[xcom::XComRow],
+) -> Result<Option<Map<String, Json>>, String> {
+    let (Some(input), Ok(index)) = (ExpandInput::from_task(&t.task), usize::try_from(map_index))
+    else {
+        return Ok(None);
+    };
+    let resolved = input
+        .resolve(|(task_id, key)| xcom::pulled(xcoms, task_id, key))
+        .map_err(|e| format!("resolving the mapped arguments: {e}"))?;
+    resolved.element(index).map(Some).ok_or_else(|| {
+        format!(
+            "map index {index} is out of range: the task maps over {} values now",
+            resolved.len()
+        )
+    })
+}
+
+/// Puts a mapped element's arguments where the operator reads them: a
+/// TaskFlow function's go into `op_kwargs`, an operator's are its fields.
+fn overlay_element(raw: &mut Map<String, Json>, element: &Map<String, Json>, decorated: bool) {
+    if decorated {
+        let kwargs = raw
+            .entry("op_kwargs")
+            .or_insert_with(|| Json::Object(Map::new()));
+        if !kwargs.is_object() {
+            *kwargs = Json::Object(Map::new());
+        }
+        if let Json::Object(m) = kwargs {
+            m.extend(element.clone());
+        }
+    } else {
+        raw.extend(element.clone());
+    }
 }

@@ -2,31 +2,37 @@
 //! run's XComs and all Variables and Connections are read once, before a
 //! task's fields are rendered, into an [`InMemoryData`] snapshot.
 
+use std::collections::BTreeSet;
+
 use sqlx::PgConnection;
 use updraft_core::store::{connections, variables, xcom};
 
 use crate::templates::{ConnectionInfo, InMemoryData, XComKey};
 
-/// Reads what templates of a task of run `run_id` may look up.
+/// Reads what templates of a task of run `run_id` may look up; `xcoms` are
+/// the run's XCom rows. A mapped task's XComs are pulled as one list by map
+/// index, as in Airflow.
 pub async fn snapshot(
     conn: &mut PgConnection,
     dag_id: &str,
     run_id: &str,
+    xcoms: &[xcom::XComRow],
 ) -> updraft_core::Result<InMemoryData> {
     let mut data = InMemoryData::default();
-    for row in xcom::list_for_run(&mut *conn, dag_id, run_id).await? {
-        // Templates pull unmapped XComs; a mapped task's values come later
-        // (dynamic task mapping).
-        if row.map_index != -1 {
-            continue;
+    let keys: BTreeSet<(&str, &str)> = xcoms
+        .iter()
+        .map(|r| (r.task_id.as_str(), r.key.as_str()))
+        .collect();
+    for (task_id, key) in keys {
+        if let Some(value) = xcom::pulled(xcoms, task_id, key) {
+            let at = XComKey {
+                dag_id: dag_id.to_owned(),
+                run_id: run_id.to_owned(),
+                task_id: task_id.to_owned(),
+                key: key.to_owned(),
+            };
+            data.xcoms.insert(at, value);
         }
-        let key = XComKey {
-            dag_id: dag_id.to_owned(),
-            run_id: run_id.to_owned(),
-            task_id: row.task_id,
-            key: row.key,
-        };
-        data.xcoms.insert(key, row.value.unwrap_or_default());
     }
     for (key, val) in variables::all(&mut *conn).await? {
         data.variables.insert(key, val);

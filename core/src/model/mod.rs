@@ -1,6 +1,7 @@
 //! The domain model: ids, states, trigger rules and the serialized DAG.
 
 pub mod ids;
+pub mod mapping;
 pub mod parse;
 pub mod serialized;
 pub mod state;

@@ -72,6 +72,9 @@ pub struct SerializedTask {
     /// The task's own `start_date` (ISO 8601), when it has one.
     #[serde(default)]
     pub start_date: Option<String>,
+    /// Dynamic task mapping (`.expand`/`.expand_kwargs`), else null.
+    #[serde(default)]
+    pub mapped: Option<Value>,
 }
 
 fn all_success() -> String {

@@ -87,6 +87,30 @@ pub async fn list_for_run(
     .await?)
 }
 
+/// What pulling `(task_id, key)` in a run gives, as Airflow's `xcom_pull` /
+/// XComArg resolution does: the value of an unmapped task, or the values of
+/// a mapped task's task instances as a list by map index. `None`: nothing
+/// was pushed.
+pub fn pulled(rows: &[XComRow], task_id: &str, key: &str) -> Option<Value> {
+    let mut mine: Vec<&XComRow> = rows
+        .iter()
+        .filter(|r| r.task_id == task_id && r.key == key)
+        .collect();
+    match mine.as_slice() {
+        [] => None,
+        [one] if one.map_index == -1 => Some(one.value.clone().unwrap_or_default()),
+        _ => {
+            mine.retain(|r| r.map_index >= 0);
+            mine.sort_by_key(|r| r.map_index);
+            Some(Value::Array(
+                mine.into_iter()
+                    .map(|r| r.value.clone().unwrap_or_default())
+                    .collect(),
+            ))
+        }
+    }
+}
+
 /// Removes a try's earlier XComs before it runs again (Airflow clears a task
 /// instance's XComs when a new try starts).
 pub async fn clear_for_ti(conn: &mut PgConnection, ti_id: Uuid) -> Result<u64> {

@@ -318,3 +318,66 @@ pub async fn skip_unfinished(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// `None`/`scheduled` → `failed` without running: a mapped task whose
+/// expansion is impossible (nothing or no list to map over, too long).
+pub async fn set_failed_unstarted(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Transition<()>)>> {
+    let sql = batch_sql!(
+        "state = 'failed', start_date = COALESCE(start_date, $2), end_date = $2, duration = 0",
+        "state IS NULL OR state = 'scheduled'"
+    );
+    batch(conn, sql, ids, now).await
+}
+
+/// Dynamic task mapping: the unmapped task instance of a mapped task
+/// (`map_index` -1, no state yet) becomes `map_index` 0 and gets `n - 1`
+/// siblings (1..n-1) with the same settings and no state, as in Airflow;
+/// `n = 0` skips it. Applied: how many task instances the task now has.
+pub async fn expand(
+    conn: &mut PgConnection,
+    ti_id: Uuid,
+    n: i32,
+    now: DateTime<Utc>,
+) -> Result<Transition<i32>> {
+    if n <= 0 {
+        let out = set_skipped(conn, &[ti_id], now).await?;
+        return Ok(match out.into_iter().next() {
+            Some((_, Transition::Applied(()))) => Transition::Applied(0),
+            Some((_, Transition::Refused { current_state })) => {
+                Transition::Refused { current_state }
+            }
+            _ => Transition::NotFound,
+        });
+    }
+    let base: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE task_instance SET map_index = 0, updated_at = now()
+          WHERE id = $1 AND map_index = -1 AND state IS NULL
+         RETURNING id",
+    )
+    .bind(ti_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if base.is_none() {
+        return refusal(conn, ti_id).await;
+    }
+    sqlx::query(
+        "INSERT INTO task_instance (id, dag_id, run_id, task_id, map_index, state, try_number,
+                                    max_tries, operator, pool, pool_slots, queue,
+                                    priority_weight, dag_version_id, max_active_tis_per_dag,
+                                    max_active_tis_per_dagrun)
+         SELECT gen_random_uuid(), t.dag_id, t.run_id, t.task_id, i, NULL, 0, t.max_tries,
+                t.operator, t.pool, t.pool_slots, t.queue, t.priority_weight, t.dag_version_id,
+                t.max_active_tis_per_dag, t.max_active_tis_per_dagrun
+           FROM task_instance t, generate_series(1, $2 - 1) i
+          WHERE t.id = $1",
+    )
+    .bind(ti_id)
+    .bind(n)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Transition::Applied(n))
+}
