@@ -1,7 +1,8 @@
 //! Pure task-instance decisions for one run, no I/O: which task instances the
-//! trigger rules let run, skip or fail ([`decide`]), which scheduled ones the
-//! scheduler finishes itself ([`empty_to_finish`]), and how the run ends by
-//! Airflow's leaf rule ([`run_outcome`]). [`crate::tasks`] applies them.
+//! trigger rules (and past dependencies) let run, skip or fail ([`decide`],
+//! one at a time in [`evaluate_ti`]), and how the run ends by Airflow's leaf
+//! rule ([`run_outcome`]). [`crate::settle`] propagates them through a run;
+//! [`crate::tasks`] writes them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -186,66 +187,66 @@ pub fn decide(
         let Some(node) = graph.nodes.get(&ti.task_id) else {
             continue;
         };
-        let evaluation = match ti.state {
-            None => {
-                let upstreams = node.upstream.iter().flat_map(|up| {
-                    let is_setup = graph.nodes.get(up).is_some_and(|n| n.is_setup);
-                    by_task
-                        .get(up.as_str())
-                        .into_iter()
-                        .flatten()
-                        .map(move |u| (up.as_str(), u.state, is_setup))
-                });
-                deps::evaluate(node.rule, &UpstreamCounts::from_named(upstreams))
-            }
-            Some(TaskInstanceState::UpForRetry | TaskInstanceState::UpForReschedule)
-                if ti.next_retry_at.is_none_or(|at| at <= now) =>
-            {
-                deps::Evaluation {
-                    decision: Decision::Run,
-                    reason: "Ready: the retry delay is over".to_owned(),
-                }
-            }
-            _ => continue,
-        };
-        let evaluation = if node.past.applies() && evaluation.decision != Decision::Wait {
-            let status = past::evaluate(node.past, &past.previous_for(node, ti));
-            let held = match evaluation.decision {
-                Decision::Run => !status.passed,
-                _ => node.wait_past_before_skipping && !status.passed,
-            };
-            if held {
-                deps::Evaluation {
-                    decision: Decision::Wait,
-                    reason: format!("Waiting: {}", status.reason),
-                }
-            } else {
-                evaluation
-            }
-        } else {
-            evaluation
-        };
-        if evaluation.decision != Decision::Wait {
-            out.push(TiDecision {
-                id: ti.id,
-                task_id: ti.task_id.clone(),
-                map_index: ti.map_index,
-                decision: evaluation.decision,
-                reason: evaluation.reason,
-            });
+        let upstreams = node.upstream.iter().flat_map(|up| {
+            let is_setup = graph.nodes.get(up).is_some_and(|n| n.is_setup);
+            by_task
+                .get(up.as_str())
+                .into_iter()
+                .flatten()
+                .map(move |u| (up.as_str(), u.state, is_setup))
+        });
+        if let Some(d) = evaluate_ti(node, ti, upstreams, past, now) {
+            out.push(d);
         }
     }
     out
 }
 
-/// The scheduled task instances of EmptyOperator tasks: they succeed in the
-/// scheduler, as in Airflow.
-pub fn empty_to_finish(graph: &Graph, tis: &[TiStatus]) -> Vec<Uuid> {
-    tis.iter()
-        .filter(|ti| ti.state == Some(TaskInstanceState::Scheduled))
-        .filter(|ti| graph.nodes.get(&ti.task_id).is_some_and(|n| n.is_empty))
-        .map(|ti| ti.id)
-        .collect()
+/// The decision for one task instance given its upstream task instances'
+/// states (`None`: it stays as it is for now).
+pub(crate) fn evaluate_ti<'a>(
+    node: &Node,
+    ti: &TiStatus,
+    upstreams: impl Iterator<Item = (&'a str, Option<TaskInstanceState>, bool)>,
+    past: &PastView,
+    now: DateTime<Utc>,
+) -> Option<TiDecision> {
+    let evaluation = match ti.state {
+        None => deps::evaluate(node.rule, &UpstreamCounts::from_named(upstreams)),
+        Some(TaskInstanceState::UpForRetry | TaskInstanceState::UpForReschedule)
+            if ti.next_retry_at.is_none_or(|at| at <= now) =>
+        {
+            deps::Evaluation {
+                decision: Decision::Run,
+                reason: "Ready: the retry delay is over".to_owned(),
+            }
+        }
+        _ => return None,
+    };
+    let evaluation = if node.past.applies() && evaluation.decision != Decision::Wait {
+        let status = past::evaluate(node.past, &past.previous_for(node, ti));
+        let held = match evaluation.decision {
+            Decision::Run => !status.passed,
+            _ => node.wait_past_before_skipping && !status.passed,
+        };
+        if held {
+            deps::Evaluation {
+                decision: Decision::Wait,
+                reason: format!("Waiting: {}", status.reason),
+            }
+        } else {
+            evaluation
+        }
+    } else {
+        evaluation
+    };
+    (evaluation.decision != Decision::Wait).then(|| TiDecision {
+        id: ti.id,
+        task_id: ti.task_id.clone(),
+        map_index: ti.map_index,
+        decision: evaluation.decision,
+        reason: evaluation.reason,
+    })
 }
 
 /// Airflow's leaf rule: once every task instance is finished, the run failed

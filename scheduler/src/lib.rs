@@ -14,6 +14,7 @@ pub mod decide;
 pub mod error;
 pub mod plan;
 pub mod runs;
+pub mod settle;
 pub mod tasks;
 
 pub use error::{Error, Result};

@@ -9,12 +9,10 @@
 //! lock (`FOR UPDATE SKIP LOCKED`), DAGs whose queued runs start are locked
 //! the same way, and every state change is a guarded UPDATE.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool};
-use updraft_core::deps::Decision;
 use updraft_core::model::mapping::MAX_MAP_LENGTH;
 use updraft_core::store::dag_runs::{self, LockedRun, RunOutcome};
 use updraft_core::store::events;
@@ -24,6 +22,15 @@ use updraft_core::store::xcom;
 
 use crate::Result;
 use crate::decide::{self, Graph, PastView};
+use crate::settle::settle;
+
+/// The batch write a settled decision needs.
+#[derive(Clone, Copy)]
+enum Write {
+    Scheduled,
+    Skipped,
+    UpstreamFailed,
+}
 
 /// How a pass behaves.
 #[derive(Debug, Clone, Copy)]
@@ -180,80 +187,58 @@ async fn examine_run(
     } else {
         PastView::default()
     };
-    // Each round finishes at least one task instance or stops, so the loop
-    // ends; the bound guards against a state another writer keeps flipping.
+    // Settling decides everything that can move in memory; only a mapped
+    // task's expansion needs another round (its new task instances are
+    // read back). The bound guards against a state another writer keeps
+    // flipping.
+    let mut tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
     for _ in 0..=graph.nodes.len().saturating_add(1) {
-        let tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
-        let (to_expand, decisions): (Vec<_>, Vec<_>) = decide::decide(&graph, &tis, &past, now)
-            .into_iter()
-            .partition(|d| {
-                d.decision == Decision::Run
-                    && d.map_index == -1
-                    && graph
-                        .nodes
-                        .get(&d.task_id)
-                        .is_some_and(|n| n.mapped.is_some())
-            });
-        let by_id: HashMap<uuid::Uuid, &decide::TiDecision> =
-            decisions.iter().map(|d| (d.id, d)).collect();
-        let pick = |d: Decision| -> Vec<uuid::Uuid> {
-            decisions
-                .iter()
-                .filter(|t| t.decision == d)
-                .map(|t| t.id)
-                .collect()
-        };
-        let mut changed = if to_expand.is_empty() {
-            0
-        } else {
-            expand_mapped(conn, run, &graph, &to_expand, now).await?
-        };
-        for (decision, ids) in [
-            (Decision::Run, pick(Decision::Run)),
-            (Decision::Skip, pick(Decision::Skip)),
-            (Decision::UpstreamFailed, pick(Decision::UpstreamFailed)),
+        let settled = settle(&graph, &mut tis, &past, now);
+        if settled.is_empty() {
+            break;
+        }
+        let mut decided = 0;
+        for (ids, write) in [
+            (&settled.scheduled, Write::Scheduled),
+            (&settled.skipped, Write::Skipped),
+            (&settled.upstream_failed, Write::UpstreamFailed),
         ] {
             if ids.is_empty() {
                 continue;
             }
-            let outcomes = match decision {
-                Decision::Run => ti_state::set_scheduled(conn, &ids, now).await?,
-                Decision::Skip => ti_state::set_skipped(conn, &ids, now).await?,
-                _ => ti_state::set_upstream_failed(conn, &ids, now).await?,
+            let outcomes = match write {
+                Write::Scheduled => ti_state::set_scheduled(conn, ids, now).await?,
+                Write::Skipped => ti_state::set_skipped(conn, ids, now).await?,
+                Write::UpstreamFailed => ti_state::set_upstream_failed(conn, ids, now).await?,
             };
             for (id, outcome) in outcomes {
                 if outcome.is_applied() {
-                    changed += 1;
-                    if let Some(d) = by_id.get(&id) {
-                        tracing::debug!(task_id = %d.task_id, reason = %d.reason, "decided");
-                    }
+                    decided += 1;
                 } else {
                     tracing::debug!(%id, ?outcome, "decision refused: state changed meanwhile");
                 }
             }
         }
-        report.tis_decided += changed;
-        let tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
-        let empties = decide::empty_to_finish(&graph, &tis);
-        let finished = if empties.is_empty() {
-            0
-        } else {
-            task_instances::succeed_scheduled(conn, &empties, now)
+        report.tis_decided += decided;
+        if !settled.empty_success.is_empty() {
+            report.tis_finished += task_instances::succeed_empty(conn, &settled.empty_success, now)
                 .await?
-                .len()
-        };
-        report.tis_finished += finished;
-        if changed + finished == 0 {
-            if let Some(outcome) = decide::run_outcome(&graph, &tis) {
-                if dag_runs::finish(conn, run.id, outcome, now).await? {
-                    report.runs_finished += 1;
-                    tracing::info!(state = outcome.as_str(), "run finished");
-                }
-            } else {
-                dag_runs::touch_scheduling_decision(conn, run.id, now).await?;
-            }
-            return Ok(());
+                .len();
         }
+        if settled.to_expand.is_empty() {
+            break;
+        }
+        report.tis_decided += expand_mapped(conn, run, &graph, &settled.to_expand, now).await?;
+        tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
+    }
+    // The states as written (a refused write leaves what another writer set).
+    let tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
+    if let Some(outcome) = decide::run_outcome(&graph, &tis) {
+        if dag_runs::finish(conn, run.id, outcome, now).await? {
+            report.runs_finished += 1;
+            tracing::info!(state = outcome.as_str(), "run finished");
+        }
+        return Ok(());
     }
     dag_runs::touch_scheduling_decision(conn, run.id, now).await?;
     Ok(())

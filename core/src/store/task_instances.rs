@@ -181,10 +181,11 @@ pub async fn statuses_for_run(
         .collect()
 }
 
-/// `scheduled` → `success` without a worker (EmptyOperator, as Airflow's
-/// scheduler does): the try is counted and its history row written by the
-/// same statement. Returns the ids that changed.
-pub async fn succeed_scheduled(
+/// `None`/`scheduled` → `success` without a worker (EmptyOperator, as
+/// Airflow's scheduler does): the try is counted (when it was not yet, as
+/// scheduling does) and its history row written by the same statement.
+/// Returns the ids that changed.
+pub async fn succeed_empty(
     conn: &mut PgConnection,
     ids: &[uuid::Uuid],
     now: DateTime<Utc>,
@@ -192,9 +193,10 @@ pub async fn succeed_scheduled(
     Ok(sqlx::query_scalar(
         "WITH done AS (
              UPDATE task_instance
-                SET state = 'success', start_date = $2,
+                SET try_number = try_number + CASE WHEN state IS NULL THEN 1 ELSE 0 END,
+                    state = 'success', start_date = $2,
                     end_date = $2, duration = 0, queued_at = NULL, updated_at = now()
-              WHERE id = ANY($1) AND state = 'scheduled'
+              WHERE id = ANY($1) AND (state IS NULL OR state = 'scheduled')
              RETURNING *),
          history AS (
              INSERT INTO task_instance_history (ti_id, try_number, state, operator, start_date,

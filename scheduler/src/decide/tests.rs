@@ -109,17 +109,6 @@ fn retries_wait_for_their_time() {
     assert_eq!(decided(&g, &all), vec![("a".to_owned(), Decision::Run)]);
 }
 
-// Invariant: only scheduled EmptyOperator task instances finish in the scheduler.
-#[test]
-fn empty_tasks_to_finish() {
-    let states = [Some(S::Scheduled), None, Some(S::Queued), None];
-    assert_eq!(
-        empty_to_finish(&graph("all_success", "empty"), &tis(states)),
-        vec![Uuid::from_u128(1)]
-    );
-    assert!(empty_to_finish(&graph("all_success", "bash"), &tis(states)).is_empty());
-}
-
 // Invariant: Airflow's leaf rule: no outcome while anything is unfinished;
 // failed if a leaf failed or is upstream_failed; a failed non-leaf alone
 // does not fail the run.
