@@ -27,9 +27,12 @@ mod manual;
 mod queue;
 mod running;
 
-pub use manual::mark;
+pub use manual::{ClearTarget, clear, mark};
 pub use queue::{DEFAULT_MAX_ACTIVE_TASKS, queue_scheduled};
-pub use running::{claim, finish, first_poke_of_try, heartbeat, reap_expired_leases, reschedule};
+pub use running::{
+    claim, claim_one_for_test, claim_scheduled_in_run, finish, first_poke_of_try, heartbeat,
+    reap_expired_leases, reschedule,
+};
 
 /// What a guarded transition did.
 #[derive(Debug, Clone, PartialEq)]
