@@ -20,19 +20,25 @@ with DAG(dag_id='r', schedule=None, start_date=datetime(2026, 1, 1)):
 fn fail(u: &Updraft, args: &[&str]) -> String {
     let out = u.run(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "{args:?} should fail; stdout: {}", String::from_utf8_lossy(&out.stdout));
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: one line on stderr: {stderr}");
+    assert!(
+        !out.status.success(),
+        "{args:?} should fail; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: one line on stderr: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
 }
 
-fn setup() -> impl std::future::Future<Output = Updraft> {
-    async {
-        let u = Updraft::new().await;
-        u.write_dag("r.py", DAG);
-        u.ok(&["dags", "reserialize"]);
-        u
-    }
+async fn setup() -> Updraft {
+    let u = Updraft::new().await;
+    u.write_dag("r.py", DAG);
+    u.ok(&["dags", "reserialize"]);
+    u
 }
 
 // The trigger prints the new run, and list-runs shows it with Airflow's fields.
@@ -40,8 +46,17 @@ fn setup() -> impl std::future::Future<Output = Updraft> {
 async fn trigger_and_list_runs_print_airflow_fields() {
     let u = setup().await;
     let out = u.json(&[
-        "dags", "trigger", "r", "--run-id", "my_run", "--conf", r#"{"k": 1}"#,
-        "--logical-date", "2026-03-04T05:06:07+02:00", "-o", "json",
+        "dags",
+        "trigger",
+        "r",
+        "--run-id",
+        "my_run",
+        "--conf",
+        r#"{"k": 1}"#,
+        "--logical-date",
+        "2026-03-04T05:06:07+02:00",
+        "-o",
+        "json",
     ]);
     let run = &out.as_array().expect("array")[0];
     assert_eq!(run["run_id"], "my_run");
@@ -57,10 +72,20 @@ async fn trigger_and_list_runs_print_airflow_fields() {
     let runs = u.json(&["dags", "list-runs", "-d", "r", "-o", "json"]);
     let runs = runs.as_array().expect("array");
     assert_eq!(runs.len(), 2);
-    let ids: Vec<&str> = runs.iter().map(|r| r["run_id"].as_str().expect("id")).collect();
+    let ids: Vec<&str> = runs
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("id"))
+        .collect();
     assert_eq!(ids, ["second", "my_run"], "newest first");
     let mine = &runs[1];
-    for field in ["run_id", "state", "logical_date", "start_date", "end_date", "execution_date"] {
+    for field in [
+        "run_id",
+        "state",
+        "logical_date",
+        "start_date",
+        "end_date",
+        "execution_date",
+    ] {
         assert!(mine.get(field).is_some(), "list-runs lacks {field}: {mine}");
     }
     assert_eq!(mine["state"], "queued");
@@ -75,7 +100,9 @@ async fn trigger_and_list_runs_errors() {
     assert!(fail(&u, &["dags", "trigger", "nope"]).contains("nope"));
     assert!(fail(&u, &["dags", "trigger", "r", "--conf", "{not json"]).contains("--conf"));
     assert!(fail(&u, &["dags", "trigger", "r", "--conf", "[1]"]).contains("object"));
-    assert!(fail(&u, &["dags", "trigger", "r", "--logical-date", "yesterday"]).contains("yesterday"));
+    assert!(
+        fail(&u, &["dags", "trigger", "r", "--logical-date", "yesterday"]).contains("yesterday")
+    );
     u.ok(&["dags", "trigger", "r", "--run-id", "x"]);
     fail(&u, &["dags", "trigger", "r", "--run-id", "x"]);
     assert!(fail(&u, &["dags", "list-runs", "-d", "nope"]).contains("nope"));
@@ -85,7 +112,15 @@ async fn trigger_and_list_runs_errors() {
 #[tokio::test]
 async fn task_states_by_run_id_and_logical_date() {
     let u = setup().await;
-    u.ok(&["dags", "trigger", "r", "--run-id", "s1", "--logical-date", "2026-05-01"]);
+    u.ok(&[
+        "dags",
+        "trigger",
+        "r",
+        "--run-id",
+        "s1",
+        "--logical-date",
+        "2026-05-01",
+    ]);
     sqlx::query(
         "UPDATE task_instance SET state = 'success', try_number = 1,
                 start_date = '2026-05-01T01:00:00Z', end_date = '2026-05-01T01:00:05Z'
@@ -112,12 +147,24 @@ async fn task_states_by_run_id_and_logical_date() {
         assert_eq!(two["try_number"], 0);
         assert_eq!(two["start_date"], Value::Null);
     }
-    assert_eq!(u.ok(&["tasks", "state", "r", "one", "s1"]).trim(), "success");
-    assert_eq!(u.ok(&["tasks", "state", "r", "two", "2026-05-01"]).trim(), "None");
+    assert_eq!(
+        u.ok(&["tasks", "state", "r", "one", "s1"]).trim(),
+        "success"
+    );
+    assert_eq!(
+        u.ok(&["tasks", "state", "r", "two", "2026-05-01"]).trim(),
+        "None"
+    );
     assert_eq!(u.ok(&["tasks", "list", "r"]), "one\ntwo\n");
 
     assert!(fail(&u, &["tasks", "states-for-dag-run", "r", "nope"]).contains("not found"));
     assert!(fail(&u, &["tasks", "states-for-dag-run", "zz", "s1"]).contains("zz"));
     assert!(fail(&u, &["tasks", "state", "r", "three", "s1"]).contains("three"));
-    assert!(fail(&u, &["tasks", "state", "r", "one", "s1", "--map-index", "3"]).contains("map index"));
+    assert!(
+        fail(
+            &u,
+            &["tasks", "state", "r", "one", "s1", "--map-index", "3"]
+        )
+        .contains("map index")
+    );
 }

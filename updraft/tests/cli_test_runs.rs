@@ -25,7 +25,9 @@ with DAG(dag_id='broken', schedule=None, start_date=datetime(2026, 1, 1)):
 ";
 
 async fn setup() -> Updraft {
-    let u = Updraft::new().await.env("UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION", "true");
+    let u = Updraft::new()
+        .await
+        .env("UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION", "true");
     u.write_dag("d.py", DAG);
     u.ok(&["dags", "reserialize"]);
     u
@@ -80,7 +82,10 @@ async fn dags_test_runs_a_paused_dag_with_a_retry() {
         .collect();
     assert_eq!(
         got,
-        [("a".into(), "success".into(), 1), ("b".into(), "success".into(), 2)]
+        [
+            ("a".into(), "success".into(), 1),
+            ("b".into(), "success".into(), 2)
+        ]
     );
     let runs = u.json(&["dags", "list-runs", "-d", "flaky", "-o", "json"]);
     assert_eq!(runs[0]["state"], "success");
@@ -91,7 +96,10 @@ async fn dags_test_runs_a_paused_dag_with_a_retry() {
     // Testing the same date again replaces that run, as Airflow does.
     let again = u.run(&["dags", "test", "flaky", "2026-02-03", "--conf", &conf]);
     assert!(again.status.success(), "{:?}", text(&again));
-    assert_eq!(count(&u, "SELECT count(*) FROM dag_run WHERE dag_id = 'flaky'").await, 1);
+    assert_eq!(
+        count(&u, "SELECT count(*) FROM dag_run WHERE dag_id = 'flaky'").await,
+        1
+    );
 }
 
 // A failing DAG: non-zero exit, the failing task's log printed, run failed.
@@ -130,22 +138,53 @@ async fn tasks_test_leaves_nothing_behind() {
     // `b` waits on `a` in a real run; here it runs alone. Its conf comes
     // from an existing run named on the command line.
     let conf = format!(r#"{{"mark": "{}"}}"#, mark.display());
-    u.ok(&["dags", "trigger", "flaky", "--run-id", "src", "--conf", &conf, "--logical-date", "2026-04-05"]);
+    u.ok(&[
+        "dags",
+        "trigger",
+        "flaky",
+        "--run-id",
+        "src",
+        "--conf",
+        &conf,
+        "--logical-date",
+        "2026-04-05",
+    ]);
     let before_tis = count(&u, "SELECT count(*) FROM task_instance").await;
     let out = u.run(&["tasks", "test", "flaky", "b", "src"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.contains("second try works"), "{stdout}");
     assert!(stdout.contains("__airflow_temporary_run_"), "{stdout}");
-    assert_eq!(count(&u, "SELECT count(*) FROM dag_run").await, 1, "only the triggered run");
-    assert_eq!(count(&u, "SELECT count(*) FROM task_instance").await, before_tis);
     assert_eq!(
-        count(&u, "SELECT count(*) FROM task_instance WHERE state IS NOT NULL").await,
+        count(&u, "SELECT count(*) FROM dag_run").await,
+        1,
+        "only the triggered run"
+    );
+    assert_eq!(
+        count(&u, "SELECT count(*) FROM task_instance").await,
+        before_tis
+    );
+    assert_eq!(
+        count(
+            &u,
+            "SELECT count(*) FROM task_instance WHERE state IS NOT NULL"
+        )
+        .await,
         0,
         "the existing run is untouched"
     );
-    for table in ["task_log", "xcom", "task_instance_history", "worker", "task_reschedule"] {
-        assert_eq!(count(&u, &format!("SELECT count(*) FROM {table}")).await, 0, "{table}");
+    for table in [
+        "task_log",
+        "xcom",
+        "task_instance_history",
+        "worker",
+        "task_reschedule",
+    ] {
+        assert_eq!(
+            count(&u, &format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
     }
 
     // A failing task: its log, exit 1, and still nothing left.
