@@ -207,7 +207,7 @@ async fn drive(
         tx.commit().await?;
         let tis = {
             let mut conn = pool.acquire().await?;
-            ti_state::claim_scheduled_in_run(&mut conn, worker.id(), dag_id, run_id, LEASE).await?
+            ti_state::claim_in_run(&mut conn, worker.id(), dag_id, run_id, LEASE).await?
         };
         if tis.is_empty() && report.tis_decided + report.tis_finished + report.runs_finished == 0 {
             tokio::time::sleep(IDLE).await;

@@ -217,11 +217,12 @@ pub async fn reap_expired_leases(
     .await?)
 }
 
-/// `dags test`: `scheduled` → `running` for every scheduled task instance of
-/// one run, owned by `worker_id` for `lease`, without the queue (no pools,
-/// no `max_active_tasks`, paused DAGs too), as Airflow's `dag.test()` runs
-/// them in its own process. By priority, like [`claim`].
-pub async fn claim_scheduled_in_run(
+/// `dags test`: `scheduled` (or `queued`, should a scheduler process have
+/// queued it meanwhile) → `running` for the task instances of one run,
+/// owned by `worker_id` for `lease`, without the queue (no pools, no
+/// `max_active_tasks`, paused DAGs too), as Airflow's `dag.test()` runs them
+/// in its own process. By priority, like [`claim`].
+pub async fn claim_in_run(
     conn: &mut PgConnection,
     worker_id: Uuid,
     dag_id: &str,
@@ -235,11 +236,12 @@ pub async fn claim_scheduled_in_run(
                 queued_at = now(), start_date = now(), end_date = NULL, duration = NULL,
                 next_retry_at = NULL, updated_at = now()
            FROM (SELECT id FROM task_instance
-                  WHERE dag_id = $2 AND run_id = $3 AND state = 'scheduled'
+                  WHERE dag_id = $2 AND run_id = $3 AND state IN ('scheduled', 'queued')
                   ORDER BY priority_weight DESC, task_id, map_index, id
                   FOR UPDATE SKIP LOCKED) c,
                 worker w
-          WHERE t.id = c.id AND t.state = 'scheduled' AND w.id = $1 AND w.state = 'running'
+          WHERE t.id = c.id AND t.state IN ('scheduled', 'queued')
+            AND w.id = $1 AND w.state = 'running'
          RETURNING t.*",
     )
     .bind(worker_id)
