@@ -158,9 +158,10 @@ async fn examine_runs(
 
 /// Applies the trigger-rule decisions of one locked run until nothing more
 /// changes (so a chain of EmptyOperator tasks completes in one pass), then
-/// ends the run if every task instance is finished.
+/// ends the run if every task instance is finished. Public for `dags test`,
+/// which schedules its one run in-process.
 #[tracing::instrument(skip_all, fields(dag_id = %run.dag_id, run_id = %run.run_id))]
-async fn examine_run(
+pub async fn examine_run(
     conn: &mut PgConnection,
     run: &LockedRun,
     opts: &TaskPassOptions,

@@ -451,6 +451,118 @@ pub async fn previous_run(
     .await?)
 }
 
+// ------------------------------------------------------------ by hand (CLI)
+
+/// Cleared task instances run again: their runs go back to `queued` (from
+/// any state) with no start or end date and `clear_number + 1`, so the
+/// scheduler starts them within `max_active_runs` (Airflow's `clear` with
+/// `dag_run_state=QUEUED`). Returns how many runs changed.
+pub async fn requeue_cleared(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_ids: &[String],
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE dag_run SET state = 'queued', queued_at = now(), start_date = NULL,
+                end_date = NULL, last_scheduling_decision = NULL,
+                clear_number = clear_number + 1, updated_at = now()
+          WHERE dag_id = $1 AND run_id = ANY($2)",
+    )
+    .bind(dag_id)
+    .bind(run_ids)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Locks one running run (paused DAG or not) with the serialized DAG it
+/// runs on, for `dags test`, which schedules its own run in-process.
+pub async fn lock_one_running(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+) -> Result<Option<LockedRun>> {
+    Ok(sqlx::query_as(
+        "SELECT r.id, r.dag_id, r.run_id, r.start_date, v.data
+           FROM dag_run r
+           LEFT JOIN serialized_dag s ON s.dag_id = r.dag_id
+           JOIN dag_version v ON v.id = COALESCE(r.dag_version_id, s.dag_version_id)
+          WHERE r.dag_id = $1 AND r.run_id = $2 AND r.state = 'running'
+          FOR UPDATE OF r",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// `queued` → `running` for one run regardless of pause and
+/// `max_active_runs` (`dags test`). `false`: it was not queued.
+pub async fn start_one(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE dag_run SET state = 'running', start_date = $3, updated_at = now()
+          WHERE dag_id = $1 AND run_id = $2 AND state = 'queued'",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes one run with its task instances, their logs, XComs and history
+/// (all cascade). `false`: there was none.
+pub async fn delete(conn: &mut PgConnection, dag_id: &str, run_id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM dag_run WHERE dag_id = $1 AND run_id = $2")
+        .bind(dag_id)
+        .bind(run_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the runs of a DAG at a logical date (`dags test` replaces the
+/// run it tests, as Airflow's `_get_or_create_dagrun` does). Returns how
+/// many.
+pub async fn delete_at(conn: &mut PgConnection, dag_id: &str, at: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM dag_run WHERE dag_id = $1 AND logical_date = $2")
+        .bind(dag_id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// A run named by its run id or, failing that, its logical date (Airflow's
+/// `LOGICAL_DATE_OR_RUN_ID` arguments): the newest run at that date.
+pub async fn find_by_id_or_date(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+    logical_date: Option<DateTime<Utc>>,
+) -> Result<Option<DagRunRow>> {
+    if let Some(row) = get(&mut *conn, dag_id, run_id).await? {
+        return Ok(Some(row));
+    }
+    let Some(at) = logical_date else {
+        return Ok(None);
+    };
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {RUN_COLUMNS} FROM dag_run WHERE dag_id = $1 AND logical_date = $2
+          ORDER BY id DESC LIMIT 1"
+    )))
+    .bind(dag_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;

@@ -1,8 +1,12 @@
-//! `pool`: named slot limits for task instances.
+//! `pool`: named slot limits for task instances, and their management
+//! (`updraft pools …`). `default_pool` always exists.
 
 use sqlx::PgConnection;
 
 use crate::Result;
+
+/// The pool every task uses unless it names another; it cannot be deleted.
+pub const DEFAULT_POOL: &str = "default_pool";
 
 /// The names of all pools.
 pub async fn names(conn: &mut PgConnection) -> Result<std::collections::HashSet<String>> {
@@ -11,4 +15,65 @@ pub async fn names(conn: &mut PgConnection) -> Result<std::collections::HashSet<
         .await?
         .into_iter()
         .collect())
+}
+
+/// A pool as Airflow's CLI prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct PoolRow {
+    pub pool: String,
+    /// -1: unlimited.
+    pub slots: i32,
+    pub description: Option<String>,
+    pub include_deferred: bool,
+}
+
+const COLUMNS: &str = "pool, slots, description, include_deferred";
+
+/// Every pool, by name.
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<PoolRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pool ORDER BY pool"
+    )))
+    .fetch_all(conn)
+    .await?)
+}
+
+/// One pool by name.
+pub async fn get(conn: &mut PgConnection, name: &str) -> Result<Option<PoolRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pool WHERE pool = $1"
+    )))
+    .bind(name)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Creates or updates a pool (Airflow's `Pool.create_or_update_pool`).
+/// Slots below -1 are refused by the table's CHECK.
+pub async fn set(conn: &mut PgConnection, p: &PoolRow) -> Result<PoolRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO pool (pool, slots, description, include_deferred) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (pool) DO UPDATE
+            SET slots = EXCLUDED.slots, description = EXCLUDED.description,
+                include_deferred = EXCLUDED.include_deferred
+         RETURNING {COLUMNS}"
+    )))
+    .bind(&p.pool)
+    .bind(p.slots)
+    .bind(&p.description)
+    .bind(p.include_deferred)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Deletes a pool; `None`: there was none (callers refuse [`DEFAULT_POOL`]
+/// first). A pool that task instances still name is refused by their
+/// foreign key.
+pub async fn delete(conn: &mut PgConnection, name: &str) -> Result<Option<PoolRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM pool WHERE pool = $1 RETURNING {COLUMNS}"
+    )))
+    .bind(name)
+    .fetch_optional(conn)
+    .await?)
 }

@@ -254,3 +254,76 @@ pub async fn tasks_with_history(
     .fetch_all(conn)
     .await?)
 }
+
+/// A task instance as `tasks states-for-dag-run`, `tasks state` and `tasks
+/// clear` show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TiView {
+    pub id: uuid::Uuid,
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    pub map_index: i32,
+    pub state: Option<String>,
+    pub try_number: i32,
+    pub max_tries: i32,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    pub logical_date: Option<DateTime<Utc>>,
+}
+
+/// The task instances of a DAG's runs whose logical date is within
+/// `[start, end]` (either bound open), or of one run when `run_id` is
+/// given; by logical date, run, task and map index.
+pub async fn views(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: Option<&str>,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> Result<Vec<TiView>> {
+    Ok(sqlx::query_as(
+        "SELECT ti.id, ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.state, ti.try_number,
+                ti.max_tries, ti.start_date, ti.end_date, r.logical_date
+           FROM task_instance ti
+           JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id
+          WHERE ti.dag_id = $1 AND ($2::text IS NULL OR ti.run_id = $2)
+            AND ($3::timestamptz IS NULL OR r.logical_date >= $3)
+            AND ($4::timestamptz IS NULL OR r.logical_date <= $4)
+          ORDER BY r.logical_date NULLS LAST, r.id, ti.task_id, ti.map_index",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Inserts one task instance into an existing run (map index -1, no
+/// state): `tasks test` runs a single task in a temporary run. Returns its id.
+pub async fn create_one(
+    conn: &mut PgConnection,
+    run: RunRef<'_>,
+    task: &NewTaskInstance,
+) -> Result<uuid::Uuid> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO task_instance (id, dag_id, run_id, task_id, map_index, state, try_number,
+                                    max_tries, operator, pool, pool_slots, queue,
+                                    priority_weight, dag_version_id)
+         VALUES (gen_random_uuid(), $1, $2, $3, -1, NULL, 0, $4, $5, $6, $7, $8, $9, $10)
+         RETURNING id",
+    )
+    .bind(run.dag_id)
+    .bind(run.run_id)
+    .bind(&task.task_id)
+    .bind(task.max_tries)
+    .bind(&task.operator)
+    .bind(&task.pool)
+    .bind(task.pool_slots)
+    .bind(&task.queue)
+    .bind(task.priority_weight)
+    .bind(run.dag_version_id)
+    .fetch_one(conn)
+    .await?)
+}

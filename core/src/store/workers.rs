@@ -78,3 +78,14 @@ pub async fn state(conn: &mut PgConnection, id: Uuid) -> Result<Option<String>> 
         .fetch_optional(conn)
         .await?)
 }
+
+/// Deletes a stopped worker row (`tasks test` leaves nothing behind). The
+/// task instances and history rows that named it keep `worker_id = NULL`.
+/// `false`: no such stopped worker.
+pub async fn delete_stopped(conn: &mut PgConnection, id: Uuid) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM worker WHERE id = $1 AND state = 'stopped'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

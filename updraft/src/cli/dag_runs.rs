@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
 use sqlx::PgPool;
 use updraft_core::config::Settings;
-use updraft_core::store::dag_runs;
+use updraft_core::store::dag_runs::{self, DagRunRow, python_isoformat};
 use updraft_core::timetable::ScheduleDefaults;
 use updraft_scheduler::runs::{self, ManualTrigger};
 
@@ -43,6 +44,28 @@ pub struct ListRunsArgs {
     pub output: Format,
 }
 
+/// A run as printed: the row plus the names Airflow's CLI uses for the same
+/// fields (`dag_run_id` in `dags trigger`, 2.x's `execution_date`).
+#[derive(Debug, Serialize)]
+struct RunOut<'a> {
+    #[serde(flatten)]
+    row: &'a DagRunRow,
+    dag_run_id: &'a str,
+    execution_date: Option<String>,
+    external_trigger: bool,
+}
+
+impl<'a> From<&'a DagRunRow> for RunOut<'a> {
+    fn from(row: &'a DagRunRow) -> Self {
+        Self {
+            row,
+            dag_run_id: &row.run_id,
+            execution_date: row.logical_date.map(python_isoformat),
+            external_trigger: row.run_type == "manual",
+        }
+    }
+}
+
 const RUN_COLUMNS: &[&str] = &[
     "dag_id",
     "run_id",
@@ -73,7 +96,7 @@ pub async fn trigger(
     let defaults = ScheduleDefaults::from(&settings.scheduler);
     let row = runs::trigger(pool, &defaults, &req, Utc::now()).await?;
     print_rows(
-        &[row],
+        &[RunOut::from(&row)],
         &["dag_id", "run_id", "state", "logical_date", "conf"],
         args.output,
     )?;
@@ -88,6 +111,7 @@ pub async fn list_runs(args: ListRunsArgs, pool: &PgPool) -> anyhow::Result<Exit
         anyhow::bail!("DAG {dag_id:?} not found");
     }
     let rows = dag_runs::list(pool, &dag_id).await?;
+    let rows: Vec<RunOut> = rows.iter().map(RunOut::from).collect();
     print_rows(&rows, RUN_COLUMNS, args.output)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -111,7 +135,7 @@ async fn dag_exists(pool: &PgPool, dag_id: &str) -> anyhow::Result<bool> {
 }
 
 /// An ISO 8601 date or datetime; without an offset it is UTC.
-fn parse_iso(text: &str) -> anyhow::Result<DateTime<Utc>> {
+pub(crate) fn parse_iso(text: &str) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(Some(dt)) = updraft_core::timetable::parse_date("logical_date", Some(text)) {
         return Ok(dt);
     }

@@ -1,5 +1,6 @@
 //! `updraft dags …`: list, list-import-errors, show, reserialize; the run
-//! commands (trigger, list-runs, pause, unpause) live in `dag_runs`.
+//! commands (trigger, list-runs, pause, unpause) live in `dag_runs`, `dags
+//! test` in `dags_test`.
 
 use std::process::ExitCode;
 
@@ -42,6 +43,9 @@ pub enum DagsCommand {
     Trigger(dag_runs::TriggerArgs),
     /// List the runs of a DAG, newest first.
     ListRuns(dag_runs::ListRunsArgs),
+    /// Run the whole DAG once in this process (no scheduler or worker
+    /// needed, paused or not), printing each task's log.
+    Test(super::dags_test::DagTestArgs),
     /// Pause a DAG: the scheduler creates no runs for it.
     Pause { dag_id: String },
     /// Unpause a DAG.
@@ -59,6 +63,10 @@ pub async fn run(cmd: DagsCommand, settings: &Settings) -> anyhow::Result<ExitCo
     match cmd {
         DagsCommand::Trigger(args) => return dag_runs::trigger(args, &pool, settings).await,
         DagsCommand::ListRuns(args) => return dag_runs::list_runs(args, &pool).await,
+        DagsCommand::Test(args) => {
+            let defaults = updraft_core::timetable::ScheduleDefaults::from(&settings.scheduler);
+            return super::dags_test::dag_test(args, &pool, &defaults).await;
+        }
         DagsCommand::Pause { dag_id } => return dag_runs::set_paused(&pool, &dag_id, true).await,
         DagsCommand::Unpause { dag_id } => {
             return dag_runs::set_paused(&pool, &dag_id, false).await;

@@ -1,11 +1,16 @@
 //! Subcommands in Airflow's CLI shape (`updraft dags list`, `updraft db migrate`…).
 
+pub mod connections;
 pub mod dag_runs;
 pub mod dags;
+pub mod dags_test;
 pub mod db;
 pub mod parse_server;
+pub mod pools;
 pub mod scheduler;
 pub mod standalone;
+pub mod tasks;
+pub mod variables;
 pub mod worker;
 
 use std::process::ExitCode;
@@ -40,9 +45,18 @@ pub enum Command {
     Scheduler(scheduler::SchedulerArgs),
     /// Claim and run queued task instances (`--once`: what is queued now, then exit).
     Worker(worker::WorkerArgs),
-    /// Task instances: `tasks logs`.
+    /// Task instances: logs, states, clear, test.
     #[command(subcommand)]
-    Tasks(worker::TasksCommand),
+    Tasks(tasks::TasksCommand),
+    /// Variables: get, set, delete, list, import, export.
+    #[command(subcommand)]
+    Variables(variables::VariablesCommand),
+    /// Connections: get, add, delete, list, import, export.
+    #[command(subcommand)]
+    Connections(connections::ConnectionsCommand),
+    /// Pools: get, set, delete, list, import, export.
+    #[command(subcommand)]
+    Pools(pools::PoolsCommand),
     /// Everything in one process, with an embedded database when none is configured.
     Standalone,
     /// The parse server child (started by the DAG processor; not for users).
@@ -58,7 +72,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DagProcessor => standalone::dag_processor(&settings).await,
         Command::Scheduler(args) => scheduler::run(args, &settings).await,
         Command::Worker(args) => worker::run(args, &settings).await,
-        Command::Tasks(cmd) => worker::tasks(cmd, &settings).await,
+        Command::Tasks(cmd) => tasks::run(cmd, &settings).await,
+        Command::Variables(cmd) => {
+            variables::run(cmd, &crate::wiring::connect(&settings).await?).await
+        }
+        Command::Connections(cmd) => {
+            connections::run(cmd, &crate::wiring::connect(&settings).await?).await
+        }
+        Command::Pools(cmd) => pools::run(cmd, &crate::wiring::connect(&settings).await?).await,
         Command::Standalone => standalone::run(settings).await,
         Command::ParseServer(_) => unreachable_parse_server(),
     }
@@ -66,4 +87,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn unreachable_parse_server() -> anyhow::Result<ExitCode> {
     anyhow::bail!("__parse-server runs before the async runtime starts")
+}
+
+/// The text of an input file; `-` is stdin.
+fn read_input(path: &str) -> anyhow::Result<String> {
+    use std::io::Read;
+    if path == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        return Ok(text);
+    }
+    Ok(std::fs::read_to_string(path)?)
+}
+
+/// Writes an export file (with a final newline); `-` is stdout.
+fn write_output(path: &str, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if path == "-" {
+        println!("{text}");
+        return Ok(());
+    }
+    std::fs::write(path, format!("{text}\n")).with_context(|| format!("writing {path}"))
 }

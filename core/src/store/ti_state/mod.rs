@@ -7,7 +7,8 @@
 //! ([`queue_scheduled`], within pool slots and `max_active_tasks`) → `running`
 //! ([`claim`], under a lease that [`heartbeat`] extends) → a final state
 //! ([`finish`], fenced by worker and try number). A lease that runs out is
-//! reaped ([`reap_expired_leases`]); people mark states by hand ([`mark`]).
+//! reaped ([`reap_expired_leases`]); people mark states by hand ([`mark`]) or
+//! clear them to run again ([`clear`]).
 //! Finished tries leave a `task_instance_history` row, written by the same
 //! statement that ends the try.
 //!
@@ -27,9 +28,12 @@ mod manual;
 mod queue;
 mod running;
 
-pub use manual::mark;
+pub use manual::{ClearTarget, clear, mark};
 pub use queue::{DEFAULT_MAX_ACTIVE_TASKS, queue_scheduled};
-pub use running::{claim, finish, first_poke_of_try, heartbeat, reap_expired_leases, reschedule};
+pub use running::{
+    claim, claim_in_run, claim_one_for_test, finish, first_poke_of_try, heartbeat,
+    reap_expired_leases, reschedule,
+};
 
 /// What a guarded transition did.
 #[derive(Debug, Clone, PartialEq)]

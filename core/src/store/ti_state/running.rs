@@ -216,3 +216,70 @@ pub async fn reap_expired_leases(
     .fetch_all(conn)
     .await?)
 }
+
+/// `dags test`: `scheduled` (or `queued`, should a scheduler process have
+/// queued it meanwhile) → `running` for the task instances of one run,
+/// owned by `worker_id` for `lease`, without the queue (no pools, no
+/// `max_active_tasks`, paused DAGs too), as Airflow's `dag.test()` runs them
+/// in its own process. By priority, like [`claim`].
+pub async fn claim_in_run(
+    conn: &mut PgConnection,
+    worker_id: Uuid,
+    dag_id: &str,
+    run_id: &str,
+    lease: Duration,
+) -> Result<Vec<TiRow>> {
+    Ok(sqlx::query_as(
+        "UPDATE task_instance t
+            SET state = 'running', worker_id = w.id, hostname = w.hostname, pid = NULL,
+                lease_expires_at = now() + make_interval(secs => $4), last_heartbeat_at = now(),
+                queued_at = now(), start_date = now(), end_date = NULL, duration = NULL,
+                next_retry_at = NULL, updated_at = now()
+           FROM (SELECT id FROM task_instance
+                  WHERE dag_id = $2 AND run_id = $3 AND state IN ('scheduled', 'queued')
+                  ORDER BY priority_weight DESC, task_id, map_index, id
+                  FOR UPDATE SKIP LOCKED) c,
+                worker w
+          WHERE t.id = c.id AND t.state IN ('scheduled', 'queued')
+            AND w.id = $1 AND w.state = 'running'
+         RETURNING t.*",
+    )
+    .bind(worker_id)
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(lease.as_secs_f64())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// `tasks test`: one task instance that has not started (no state, or
+/// `scheduled`) → `running` at once, ignoring its dependencies, its try
+/// counted, owned by `worker_id` for `lease`.
+pub async fn claim_one_for_test(
+    conn: &mut PgConnection,
+    ti_id: Uuid,
+    worker_id: Uuid,
+    lease: Duration,
+) -> Result<Transition<TiRow>> {
+    let row: Option<TiRow> = sqlx::query_as(
+        "UPDATE task_instance t
+            SET state = 'running', try_number = t.try_number + 1, worker_id = w.id,
+                hostname = w.hostname, pid = NULL,
+                lease_expires_at = now() + make_interval(secs => $3), last_heartbeat_at = now(),
+                queued_at = now(), start_date = now(), end_date = NULL, duration = NULL,
+                next_retry_at = NULL, updated_at = now()
+           FROM worker w
+          WHERE t.id = $1 AND (t.state IS NULL OR t.state = 'scheduled')
+            AND w.id = $2 AND w.state = 'running'
+         RETURNING t.*",
+    )
+    .bind(ti_id)
+    .bind(worker_id)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(Transition::Applied(row)),
+        None => refusal(conn, ti_id).await,
+    }
+}
