@@ -6,6 +6,7 @@ pub mod db;
 pub mod parse_server;
 pub mod scheduler;
 pub mod standalone;
+pub mod task_runner;
 pub mod worker;
 
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ pub enum Command {
     /// The parse server child (started by the DAG processor; not for users).
     #[command(name = "__parse-server", hide = true)]
     ParseServer(parse_server::ParseServerArgs),
+    /// The Python task runner child (started by the worker; not for users).
+    #[command(name = "__task-runner", hide = true)]
+    TaskRunner(task_runner::TaskRunnerArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -60,10 +64,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(args) => worker::run(args, &settings).await,
         Command::Tasks(cmd) => worker::tasks(cmd, &settings).await,
         Command::Standalone => standalone::run(settings).await,
-        Command::ParseServer(_) => unreachable_parse_server(),
+        Command::ParseServer(_) | Command::TaskRunner(_) => unreachable_parse_server(),
     }
 }
 
 fn unreachable_parse_server() -> anyhow::Result<ExitCode> {
-    anyhow::bail!("__parse-server runs before the async runtime starts")
+    anyhow::bail!("__parse-server and __task-runner run before the async runtime starts")
 }
