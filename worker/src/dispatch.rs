@@ -8,10 +8,10 @@ use tokio::sync::Notify;
 use updraft_core::store::ti_state::{Fence, TiRow};
 
 use crate::bash_task;
-use crate::python_task;
 use crate::db_log::DbLogSink;
 use crate::outcome::Outcome;
 use crate::prepare::Prepared;
+use crate::python_task;
 use crate::task::{Task, TaskEnv};
 
 /// Everything an operator may use for one try.

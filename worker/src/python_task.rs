@@ -13,7 +13,9 @@ use crate::bash_task;
 use crate::dispatch::TryCtx;
 use crate::outcome::{Ended, Outcome, Poke};
 use crate::prepare::Prepared;
-use crate::python_runner::{self, ContextData, Mode, ResultState, TaskRequest, TaskResult, XComRow};
+use crate::python_runner::{
+    self, ContextData, Mode, ResultState, TaskRequest, TaskResult, XComRow,
+};
 use crate::templates::Dialect;
 
 /// Airflow's `XCOM_SKIPMIXIN_KEY`: what a branching task followed or skipped.
@@ -75,7 +77,8 @@ pub async fn poke(cx: &TryCtx<'_>) -> Poke {
         },
         Some(_) => Poke::NotYet,
         None => {
-            cx.sink.error("the Python task runner returned no poke result");
+            cx.sink
+                .error("the Python task runner returned no poke result");
             Poke::Ended(Outcome::failed())
         }
     }
