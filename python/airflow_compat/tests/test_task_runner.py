@@ -125,6 +125,7 @@ class TaskRunnerServerTest(DagFileTest):
         self.addCleanup(self._stop)
         self.path = self.write("d.py", DAG)
         self.next_id = 0
+        self.buf = b""
 
     def _stop(self):
         self.proc.stdin.close()
@@ -146,16 +147,19 @@ class TaskRunnerServerTest(DagFileTest):
         """Lines for ``job_id`` up to its result."""
         out = []
         deadline = time.monotonic() + until
+        fd = self.proc.stdout.fileno()
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if not ready:
-                continue
-            msg = json.loads(self.proc.stdout.readline())
-            if msg["id"] != job_id:
-                continue
-            out.append(msg)
-            if "result" in msg or (stop_on is not None and stop_on(msg)):
-                return out
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                msg = json.loads(line)
+                if msg["id"] != job_id:
+                    continue
+                out.append(msg)
+                if "result" in msg or (stop_on is not None and stop_on(msg)):
+                    return out
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                self.buf += os.read(fd, 1 << 16)  # unbuffered: select sees every byte
         self.fail(f"no result for {job_id}: {out}")
 
     def test_result_and_logs(self):
