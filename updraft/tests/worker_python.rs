@@ -338,3 +338,65 @@ async fn branch_and_short_circuit_skips_apply_in_the_run() {
     .expect("skipmixin xcom");
     assert_eq!(followed, Some(json!({"followed": ["left"]})));
 }
+
+// A lost lease kills the running Python task at once (the runner kills its
+// process group) and the try fails; the shared runner keeps serving.
+#[tokio::test]
+async fn a_lost_lease_kills_the_python_task() {
+    use updraft_worker::log_sink::MemorySink;
+    use updraft_worker::python_runner::{self, ContextData, Mode, RunnerCommand, TaskRequest};
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let compat = updraft_python::compat::extract(home.path()).expect("compat package");
+    let dag = home.path().join("py_ops.py");
+    std::fs::write(&dag, OPS).expect("dag file");
+    python_runner::set_command(RunnerCommand {
+        program: std::env::var("UPDRAFT_BIN")
+            .map(Into::into)
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_updraft").into()),
+        args: vec!["__task-runner".into(), "--compat-dir".into(), compat.into()],
+    });
+    let request = |task_id: &str| TaskRequest {
+        fileloc: dag.to_string_lossy().into_owned(),
+        dag_id: "py".into(),
+        task_id: task_id.into(),
+        run_id: RUN.into(),
+        kind: "python".into(),
+        mode: Mode::Execute,
+        context: ContextData {
+            logical_date: None,
+            data_interval_start: None,
+            data_interval_end: None,
+            conf: json!({}),
+            params: json!({}),
+            try_number: 1,
+            map_index: -1,
+            dialect: "2",
+            run_type: "manual",
+        },
+        rendered: serde_json::Map::new(),
+        xcoms: Vec::new(),
+        variables: serde_json::Map::new(),
+        connections: serde_json::Map::new(),
+        expand_input: None,
+        timeout: None,
+    };
+    let sink = MemorySink::new();
+    let lost = tokio::sync::Notify::new();
+    let hang = request("hang");
+    let started = Instant::now();
+    let (result, ()) = tokio::join!(python_runner::run(&hang, &lost, &sink, &[]), async {
+        assert!(
+            sink.wait_for_line(|l| l == "hanging", Duration::from_secs(30))
+                .await
+        );
+        lost.notify_one();
+    });
+    assert_eq!(result.state, python_runner::ResultState::Failed);
+    assert!(result.message.contains("lease"), "{}", result.message);
+    assert!(started.elapsed() < Duration::from_secs(30));
+
+    let ok = python_runner::run(&request("producer"), &lost, &sink, &[]).await;
+    assert_eq!(ok.state, python_runner::ResultState::Success);
+    assert!(ok.xcoms.iter().any(|(k, v)| k == "n" && *v == json!(3)));
+}
