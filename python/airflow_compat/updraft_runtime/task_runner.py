@@ -184,8 +184,9 @@ def _prepare():
 def serve(stdin_fd=0, stdout_fd=1):
     """Serve task requests until stdin closes; then kill what still runs."""
     _prepare()
-    parent = os.getppid()
-    forking.die_with_parent(parent)
+    # No PR_SET_PDEATHSIG for the server itself: it fires when the *thread*
+    # that spawned us exits, and the worker is multi-threaded. The worker's
+    # death closes our stdin instead, and then every task is killed.
     out_fd = os.dup(stdout_fd)
     if stdout_fd == 1:
         sys.stdout.flush()
