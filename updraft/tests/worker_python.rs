@@ -207,7 +207,7 @@ async fn python_tasks_end_in_airflow_states() {
     assert!(!secret_log.contains("hunter2-key") && !secret_log.contains("pw-s3cr3t"));
     assert_eq!(
         xcom(p, "bash_deco", "return_value").await,
-        Some(json!("said hi"))
+        Some(json!("said hi on 2026-03-04"))
     );
     assert_eq!(
         xcom(p, "custom", "return_value").await,

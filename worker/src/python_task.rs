@@ -5,6 +5,9 @@
 //! command, then the native bash path runs it), user operators' `execute`
 //! (`custom`), and one poke of PythonSensor / `@task.sensor` ([`poke`]).
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use serde_json::{Map, Value as Json, json};
 use updraft_core::deps::branch::{BranchGraph, followed_ids};
 use updraft_core::store::dag_runs::python_isoformat;
@@ -16,7 +19,7 @@ use crate::prepare::Prepared;
 use crate::python_runner::{
     self, ContextData, Mode, ResultState, TaskRequest, TaskResult, XComRow,
 };
-use crate::templates::Dialect;
+use crate::templates::{Dialect, RenderOptions, SecretSet, TemplateContext, render_field};
 
 /// Airflow's `XCOM_SKIPMIXIN_KEY`: what a branching task followed or skipped.
 const SKIPMIXIN_KEY: &str = "skipmixin_key";
@@ -246,8 +249,9 @@ fn short_circuit(cx: &TryCtx<'_>, r: &TaskResult, outcome: &mut Outcome) {
     }
 }
 
-/// `@task.bash`: the callable's string is the command, run natively; XComs
-/// the callable pushed are kept with the command's own.
+/// `@task.bash`: the callable's string is the command. As in Airflow it is
+/// rendered as a template (a `.sh`/`.bash` name loads that file), then run
+/// natively; XComs the callable pushed are kept with the command's own.
 async fn bash(cx: &TryCtx<'_>, r: &TaskResult, python: Outcome) -> Outcome {
     let Some(command) = r.returned.as_str() else {
         cx.sink
@@ -255,14 +259,25 @@ async fn bash(cx: &TryCtx<'_>, r: &TaskResult, python: Outcome) -> Outcome {
         return Outcome::failed();
     };
     let p = cx.prepared;
+    let (rendered_command, secrets) = match render_command(cx, command).await {
+        Ok(r) => r,
+        Err(msg) => {
+            cx.sink.error(&msg);
+            return Outcome::failed();
+        }
+    };
+    let mut raw = p.raw.clone();
+    raw.insert("bash_command".into(), Json::String(command.to_owned()));
     let mut rendered = p.rendered.clone();
-    rendered.insert("bash_command".into(), Json::String(command.to_owned()));
+    rendered.insert("bash_command".into(), rendered_command);
+    let mut all_secrets = p.secrets.clone();
+    all_secrets.push(secrets);
     let prepared = Prepared {
         inputs: p.inputs.clone(),
-        raw: p.raw.clone(),
+        raw,
         rendered,
         template_ext: p.template_ext.clone(),
-        secrets: p.secrets.clone(),
+        secrets: all_secrets,
     };
     let bash_cx = TryCtx {
         prepared: &prepared,
@@ -273,4 +288,45 @@ async fn bash(cx: &TryCtx<'_>, r: &TaskResult, python: Outcome) -> Outcome {
     xcoms.append(&mut outcome.xcoms);
     outcome.xcoms = xcoms;
     outcome
+}
+
+/// Renders the returned command with the task's context (Airflow's
+/// `ti.render_templates()` after the callable ran).
+async fn render_command(cx: &TryCtx<'_>, command: &str) -> Result<(Json, SecretSet), String> {
+    let mut conn = cx
+        .env
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let data = crate::store_data::snapshot(&mut conn, &cx.ti.dag_id, &cx.ti.run_id)
+        .await
+        .map_err(|e| format!("reading XComs, variables and connections: {e}"))?;
+    drop(conn);
+    let ctx = TemplateContext::new(cx.prepared.inputs.clone(), Arc::new(data));
+    let dag = &cx.task.dag;
+    // The same search path prepare.rs renders template fields with.
+    let mut search_path: Vec<PathBuf> = dag
+        .get("fileloc")
+        .and_then(Json::as_str)
+        .and_then(|f| Path::new(f).parent())
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    search_path.extend(
+        dag.get("template_searchpath")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .map(PathBuf::from),
+    );
+    let options = RenderOptions {
+        template_ext: cx.prepared.template_ext.clone(),
+        search_path,
+        native: false,
+    };
+    let r = render_field(&Json::String(command.to_owned()), &ctx, &options)
+        .map_err(|e| format!("rendering bash_command: {e}"))?;
+    Ok((r.value, r.secrets))
 }
