@@ -49,12 +49,18 @@ with DAG(dag_id="d", schedule=None, start_date=datetime(2026, 1, 1)):
     def ready(n):
         return PokeReturnValue(is_done=n > 1, xcom_value={"n": n})
 
+    @task
+    def current():
+        from airflow.operators.python import get_current_context
+        return get_current_context()["ti"].task_id + "@" + get_current_context()["ds"]
+
     PythonSensor(task_id="plain_sensor", python_callable=lambda: 0)
     BranchPythonOperator(task_id="branch", python_callable=choose)
     hello(1)
     secret()
     hang()
     ready(1)
+    current()
 """
 
 
@@ -205,6 +211,11 @@ class TaskRunnerServerTest(DagFileTest):
         result = self.messages(self.send("branch", kind="branch_python"))[-1]["result"]
         self.assertEqual(result["returned"], ["a", "b"])
         self.assertEqual(result["xcoms"], [["return_value", ["a", "b"]]])
+
+    # get_current_context() works inside a running task, as in Airflow.
+    def test_current_context_inside_the_task(self):
+        result = self.messages(self.send("current"))[-1]["result"]
+        self.assertEqual(result["returned"], "current@2026-03-04")
 
     def test_missing_task_fails_clearly(self):
         result = self.messages(self.send("nope"))[-1]["result"]
