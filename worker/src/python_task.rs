@@ -17,7 +17,7 @@ use crate::dispatch::TryCtx;
 use crate::outcome::{Ended, Outcome, Poke};
 use crate::prepare::Prepared;
 use crate::python_runner::{
-    self, ContextData, Mode, ResultState, TaskRequest, TaskResult, XComRow,
+    self, ContextData, Mode, PokeResult, ResultState, TaskRequest, TaskResult, XComRow,
 };
 use crate::templates::{Dialect, RenderOptions, SecretSet, TemplateContext, render_field};
 
@@ -74,16 +74,22 @@ pub async fn poke(cx: &TryCtx<'_>) -> Poke {
     if result.state != ResultState::Success {
         return Poke::Ended(ended(cx, &result));
     }
-    match result.poke {
+    if result.poke.is_none() {
+        cx.sink
+            .error("the Python task runner returned no poke result");
+    }
+    poke_of(result.poke)
+}
+
+/// A successful poke's answer: `PokeReturnValue(is_done, xcom_value)` or a
+/// bool (no XCom then).
+fn poke_of(poke: Option<PokeResult>) -> Poke {
+    match poke {
         Some(p) if p.done => Poke::Done {
             xcom: (!p.xcom.is_null()).then_some(p.xcom),
         },
         Some(_) => Poke::NotYet,
-        None => {
-            cx.sink
-                .error("the Python task runner returned no poke result");
-            Poke::Ended(Outcome::failed())
-        }
+        None => Poke::Ended(Outcome::failed()),
     }
 }
 
@@ -329,4 +335,28 @@ async fn render_command(cx: &TryCtx<'_>, command: &str) -> Result<(Json, SecretS
     let r = render_field(&Json::String(command.to_owned()), &ctx, &options)
         .map_err(|e| format!("rendering bash_command: {e}"))?;
     Ok((r.value, r.secrets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A done poke carries its xcom_value; a bool poke none; not done waits.
+    #[test]
+    fn pokes_map_to_sensor_answers() {
+        let done = |xcom: Json| Some(PokeResult { done: true, xcom });
+        assert_eq!(
+            poke_of(done(json!({"n": 2}))),
+            Poke::Done {
+                xcom: Some(json!({"n": 2}))
+            }
+        );
+        assert_eq!(poke_of(done(Json::Null)), Poke::Done { xcom: None });
+        let not_yet = Some(PokeResult {
+            done: false,
+            xcom: json!(1),
+        });
+        assert_eq!(poke_of(not_yet), Poke::NotYet);
+        assert_eq!(poke_of(None), Poke::Ended(Outcome::failed()));
+    }
 }

@@ -52,7 +52,9 @@ with DAG(dag_id="d", schedule=None, start_date=datetime(2026, 1, 1)):
     @task
     def current():
         from airflow.operators.python import get_current_context
-        return get_current_context()["ti"].task_id + "@" + get_current_context()["ds"]
+        import os
+        return get_current_context()["ti"].task_id + "@" + get_current_context()["ds"] + "/" + \
+            os.environ["AIRFLOW_CTX_DAG_RUN_ID"]
 
     PythonSensor(task_id="plain_sensor", python_callable=lambda: 0)
     BranchPythonOperator(task_id="branch", python_callable=choose)
@@ -212,10 +214,10 @@ class TaskRunnerServerTest(DagFileTest):
         self.assertEqual(result["returned"], ["a", "b"])
         self.assertEqual(result["xcoms"], [["return_value", ["a", "b"]]])
 
-    # get_current_context() works inside a running task, as in Airflow.
+    # get_current_context() and the AIRFLOW_CTX_* variables work inside a running task.
     def test_current_context_inside_the_task(self):
         result = self.messages(self.send("current"))[-1]["result"]
-        self.assertEqual(result["returned"], "current@2026-03-04")
+        self.assertEqual(result["returned"], "current@2026-03-04/r")
 
     def test_missing_task_fails_clearly(self):
         result = self.messages(self.send("nope"))[-1]["result"]

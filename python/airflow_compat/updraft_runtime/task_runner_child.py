@@ -211,6 +211,7 @@ def run(req, result_fd):
     try:
         dag, task = load_task(req)
         context = runtime_context.set_current_context(runtime_context.Context(trc.build_context(req, dag, task)))
+        trc.export_context_env(req, task, context)
         result = execute(req, task, context)
     except BaseException as exc:  # noqa: BLE001 - every failure of user code ends the try
         result = failure(exc)

@@ -292,6 +292,24 @@ def build_context(req, dag, task):
     return out
 
 
+def export_context_env(req, task, context):
+    """Airflow's ``AIRFLOW_CTX_*`` variables, set in the task's environment
+    (``context_to_airflow_vars``), so subprocesses the task starts see them."""
+    env = {
+        "AIRFLOW_CTX_DAG_OWNER": str(getattr(task, "owner", "airflow") or "airflow"),
+        "AIRFLOW_CTX_DAG_ID": req["dag_id"],
+        "AIRFLOW_CTX_TASK_ID": req["task_id"],
+        "AIRFLOW_CTX_TRY_NUMBER": str(context["ti"].try_number),
+        "AIRFLOW_CTX_DAG_RUN_ID": req["run_id"],
+    }
+    ld = context.get("logical_date")
+    if ld is not None:
+        env["AIRFLOW_CTX_LOGICAL_DATE"] = ld.isoformat()
+        if (req.get("context") or {}).get("dialect", "2") != "3":
+            env["AIRFLOW_CTX_EXECUTION_DATE"] = ld.isoformat()
+    os.environ.update(env)
+
+
 def install_data(req):
     """Variables and Connections read inside the task (``Variable.get``,
     ``BaseHook.get_connection``) come from the worker's snapshot first."""
