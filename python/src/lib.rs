@@ -1,5 +1,6 @@
 //! Everything that embeds CPython (PyO3): the DAG parse server (a child
-//! process started by the DAG processor) and, later, the Python task runner.
+//! process started by the DAG processor) and the Python task runner (a child
+//! process started by the worker).
 //! The `airflow` compatibility package and `updraft_runtime` live in
 //! `airflow_compat/` and are compiled into the binary; [`compat::extract`]
 //! writes them to disk once per content hash.
@@ -9,8 +10,10 @@
 
 pub mod compat;
 pub mod parse_server;
+pub mod task_server;
 
 pub use parse_server::{ParseServerOptions, run_parse_server};
+pub use task_server::run_task_server;
 
 /// Errors raised while starting embedded Python.
 #[derive(Debug, thiserror::Error)]

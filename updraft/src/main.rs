@@ -18,6 +18,9 @@ fn main() -> ExitCode {
     if let cli::Command::ParseServer(opts) = &args.command {
         return cli::parse_server::run(opts);
     }
+    if let cli::Command::TaskRunner(opts) = &args.command {
+        return cli::task_runner::run(opts);
+    }
     telemetry::init(args.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -269,12 +269,12 @@ const FILE_DAG: &str = "\
 from datetime import datetime
 from airflow import DAG
 from airflow.operators.bash import BashOperator
-from airflow.operators.python import PythonOperator
+from airflow.operators.python import PythonVirtualenvOperator
 
 with DAG(dag_id='w', schedule=None, start_date=datetime(2026, 1, 1)):
     BashOperator(task_id='script', bash_command='script.sh', env={'GREETING': 'hi'})
     BashOperator(task_id='long', bash_command='echo begun; sleep 2; echo finished')
-    PythonOperator(task_id='py', python_callable=print)
+    PythonVirtualenvOperator(task_id='py', python_callable=print)
 ";
 
 // A `.sh` bash_command is rendered from the file next to the DAG; a kind the
@@ -296,7 +296,7 @@ async fn script_files_unsupported_kinds_and_graceful_sigterm() {
     assert_eq!(ti(p, "py").await.state.as_deref(), Some("failed"));
     let py_log = log(p, "py").await;
     assert!(
-        py_log.contains("operator kind python is not supported by this worker yet"),
+        py_log.contains("operator kind python_virtualenv is not supported"),
         "{py_log}"
     );
 

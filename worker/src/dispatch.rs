@@ -11,6 +11,7 @@ use crate::bash_task;
 use crate::db_log::DbLogSink;
 use crate::outcome::Outcome;
 use crate::prepare::Prepared;
+use crate::python_task;
 use crate::task::{Task, TaskEnv};
 
 /// Everything an operator may use for one try.
@@ -37,6 +38,11 @@ impl TryCtx<'_> {
             .unwrap_or("")
     }
 
+    /// The task is a sensor (its serialized `sensor` settings are set).
+    pub fn is_sensor(&self) -> bool {
+        self.task.task.get("sensor").is_some_and(|s| !s.is_null())
+    }
+
     /// The task runs a Python callable (`@task`, `@task.bash`, PythonOperator…).
     pub fn has_python_callable(&self) -> bool {
         self.task.task.get("python").is_some_and(|p| !p.is_null())
@@ -48,10 +54,16 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
     match (cx.kind(), cx.has_python_callable()) {
         ("empty", _) => Outcome::success(None),
         ("bash", false) => bash_task::run(cx).await,
+        // `@task.bash`: the callable makes the command (Python task runner).
+        ("bash", true) => python_task::run(cx).await,
+        ("python" | "branch_python" | "short_circuit", _) => python_task::run(cx).await,
+        ("python_virtualenv" | "branch_python_virtualenv", _) => python_task::run(cx).await,
+        ("external_python" | "branch_external_python", _) => python_task::run(cx).await,
+        // User sensors (`poke` overridden) go through the sensor driver.
+        ("custom", _) if !cx.is_sensor() => python_task::run(cx).await,
         (other, python) => {
-            // `@task.bash` is kind bash with a Python callable that makes the command.
-            let what = if python && other == "bash" {
-                "bash (@task.bash)".to_owned()
+            let what = if python {
+                format!("{other} (Python)")
             } else {
                 other.to_owned()
             };

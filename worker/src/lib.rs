@@ -3,9 +3,10 @@
 //! heartbeats, streams logs and writes XCom and the final state. The one crate
 //! that will link rdkafka.
 //!
-//! Today: the claim/run loop ([`run`]), Bash and empty tasks, task logs in
-//! the database and the `return_value` XCom. Python, sensors, Kafka and
-//! approval tasks come with the rest of issues #3 and #4.
+//! Today: the claim/run loop ([`run`]), Bash and empty tasks, Python tasks
+//! through the warm Python task runner ([`python_runner`]), task logs in the
+//! database and XComs. Sensors, Kafka and approval tasks come with the rest
+//! of issues #3 and #4.
 
 mod bash_task;
 pub mod db_log;
@@ -14,6 +15,8 @@ pub mod log_sink;
 pub mod operators;
 pub mod outcome;
 mod prepare;
+pub mod python_runner;
+pub mod python_task;
 pub mod run;
 mod serialized;
 mod store_data;

@@ -14,7 +14,7 @@ use updraft_core::timetable::DataInterval;
 use crate::serialized::params;
 use crate::task::{Task, TaskEnv};
 use crate::templates::{
-    ContextInputs, Dialect, RenderOptions, SecretSet, TemplateContext, render_field,
+    ContextInputs, Dialect, InMemoryData, RenderOptions, SecretSet, TemplateContext, render_field,
 };
 
 /// A try's context and rendered fields, ready for its operator.
@@ -27,6 +27,8 @@ pub struct Prepared {
     pub secrets: Vec<SecretSet>,
     /// A mapped task instance's own arguments (already overlaid on `raw`).
     pub expand_input: Option<Map<String, Json>>,
+    /// The XComs (pulled form), Variables and Connections read for this try.
+    pub data: Arc<InMemoryData>,
 }
 
 pub async fn prepare(
@@ -71,7 +73,8 @@ pub async fn prepare(
     let data = crate::store_data::snapshot(&mut conn, &ti.dag_id, &ti.run_id, &xcom_rows)
         .await
         .map_err(|e| format!("reading XComs, variables and connections: {e}"))?;
-    let ctx = TemplateContext::new(inputs.clone(), Arc::new(data));
+    let data = Arc::new(data);
+    let ctx = TemplateContext::new(inputs.clone(), data.clone());
     let strings = |v: Option<&Json>| -> Vec<String> {
         v.and_then(Json::as_array)
             .map(|a| {
@@ -138,6 +141,7 @@ pub async fn prepare(
         template_ext,
         secrets,
         expand_input,
+        data,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod parse_server;
 pub mod pools;
 pub mod scheduler;
 pub mod standalone;
+pub mod task_runner;
 pub mod tasks;
 pub mod variables;
 pub mod worker;
@@ -62,6 +63,9 @@ pub enum Command {
     /// The parse server child (started by the DAG processor; not for users).
     #[command(name = "__parse-server", hide = true)]
     ParseServer(parse_server::ParseServerArgs),
+    /// The Python task runner child (started by the worker; not for users).
+    #[command(name = "__task-runner", hide = true)]
+    TaskRunner(task_runner::TaskRunnerArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -81,12 +85,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Pools(cmd) => pools::run(cmd, &crate::wiring::connect(&settings).await?).await,
         Command::Standalone => standalone::run(settings).await,
-        Command::ParseServer(_) => unreachable_parse_server(),
+        Command::ParseServer(_) | Command::TaskRunner(_) => unreachable_parse_server(),
     }
 }
 
 fn unreachable_parse_server() -> anyhow::Result<ExitCode> {
-    anyhow::bail!("__parse-server runs before the async runtime starts")
+    anyhow::bail!("__parse-server and __task-runner run before the async runtime starts")
 }
 
 /// The text of an input file; `-` is stdin.

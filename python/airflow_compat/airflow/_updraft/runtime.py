@@ -13,6 +13,20 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .compat import NOTSET
 from .exceptions import AirflowConfigException, AirflowException, AirflowNotFoundException, VariableNotFound
 
+# Set by the Python task runner in a task's process: the worker's snapshot of
+# Variables and Connections, and a callback that masks secrets in the log.
+TASK_DATA = {}
+
+
+def _note_secret(name, value):
+    hook = TASK_DATA.get("on_secret")
+    if hook is None or value is None:
+        return
+    from updraft_runtime.task_runner_context import is_sensitive
+
+    if is_sensitive(name):
+        hook(value)
+
 
 class Variable:
     """``Variable.get(key, default_var=..., deserialize_json=False)`` (2.x) / ``default=`` (3.x)."""
@@ -26,7 +40,11 @@ class Variable:
     def get(cls, key, default_var=NOTSET, deserialize_json=False, *, default=NOTSET):
         if default is not NOTSET:
             default_var = default
-        raw = os.environ.get("AIRFLOW_VAR_" + str(key).upper())
+        raw = TASK_DATA.get("variables", {}).get(str(key))
+        if raw is None:
+            raw = os.environ.get("AIRFLOW_VAR_" + str(key).upper())
+        else:
+            _note_secret(key, raw)
         if raw is None:
             if default_var is not NOTSET:
                 return default_var
@@ -95,6 +113,13 @@ class Connection:
 
     @classmethod
     def from_env(cls, conn_id):
+        known = TASK_DATA.get("connections", {}).get(conn_id)
+        if known is not None:
+            conn = cls(conn_id=conn_id, **{k: v for k, v in known.items() if k != "conn_id"})
+            _note_secret("password", conn.password)
+            for k, v in conn.extra_dejson.items():
+                _note_secret(k, v)
+            return conn
         raw = os.environ.get("AIRFLOW_CONN_" + conn_id.upper())
         if raw is None:
             return None

@@ -1,0 +1,153 @@
+//! The JSON lines spoken with `updraft __task-runner`
+//! (python/airflow_compat/updraft_runtime/task_runner.py): one request per
+//! task, then log lines, secrets to mask and one result, tagged by id.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+/// What the runner needs to run one task (or one sensor poke).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRequest {
+    /// The DAG file; the child imports it and finds the task itself.
+    pub fileloc: String,
+    pub dag_id: String,
+    pub task_id: String,
+    pub run_id: String,
+    /// The task's `operator_kind` (`bash` for `@task.bash`: run the callable only).
+    pub kind: String,
+    pub mode: Mode,
+    pub context: ContextData,
+    /// Rendered template fields, tagged-encoded (docs/serialized-dag.md).
+    pub rendered: Map<String, Json>,
+    /// The run's XComs, for `ti.xcom_pull`.
+    pub xcoms: Vec<XComRow>,
+    pub variables: Map<String, Json>,
+    pub connections: Map<String, Json>,
+    /// A mapped task's element kwargs (merged over `op_kwargs`, or set as
+    /// attributes of a classic operator).
+    pub expand_input: Option<Json>,
+    /// `execution_timeout` in seconds: the runner kills the task after it.
+    pub timeout: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Execute,
+    Poke,
+}
+
+/// The context's inputs (the child builds Airflow's context dict from them).
+#[derive(Debug, Clone, Serialize)]
+pub struct ContextData {
+    pub logical_date: Option<String>,
+    pub data_interval_start: Option<String>,
+    pub data_interval_end: Option<String>,
+    pub conf: Json,
+    pub params: Json,
+    pub try_number: u32,
+    pub map_index: i64,
+    pub dialect: &'static str,
+    pub run_type: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct XComRow {
+    pub task_id: String,
+    pub key: String,
+    pub value: Json,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command<'a> {
+    Run { id: u64, task: &'a TaskRequest },
+    Cancel { id: u64 },
+}
+
+/// One line from the runner.
+#[derive(Debug, Deserialize)]
+pub struct Message {
+    pub id: u64,
+    #[serde(default)]
+    pub log: Option<String>,
+    #[serde(default)]
+    pub mask: Option<String>,
+    #[serde(default)]
+    pub result: Option<TaskResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultState {
+    Success,
+    Skipped,
+    Failed,
+    FailedNoRetry,
+}
+
+/// How the Python side ended (task_runner_child.py's result).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TaskResult {
+    pub state: ResultState,
+    #[serde(default)]
+    pub message: String,
+    /// `(key, value)` pushes, `return_value` and multiple outputs included.
+    #[serde(default)]
+    pub xcoms: Vec<(String, Json)>,
+    /// The callable's (or `execute`'s) return value, tagged-encoded.
+    #[serde(default)]
+    pub returned: Json,
+    /// Python truthiness of the return value (ShortCircuit's condition).
+    #[serde(default)]
+    pub truthy: bool,
+    #[serde(default)]
+    pub poke: Option<PokeResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PokeResult {
+    pub done: bool,
+    #[serde(default)]
+    pub xcom: Json,
+}
+
+impl TaskResult {
+    /// A failure found on the worker's side of the pipe.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            state: ResultState::Failed,
+            message: message.into(),
+            xcoms: Vec::new(),
+            returned: Json::Null,
+            truthy: false,
+            poke: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    // The runner's result line decodes, tuples of pushes included.
+    #[test]
+    fn result_lines_decode() {
+        let line = json!({"id": 3, "result": {"state": "failed_no_retry", "message": "m",
+            "xcoms": [["k", 1]], "returned": null, "truthy": false, "poke": {"done": true, "xcom": 2}}});
+        let m: Message = serde_json::from_value(line).expect("message");
+        let r = m.result.expect("result");
+        assert_eq!(r.state, ResultState::FailedNoRetry);
+        assert_eq!(r.xcoms, vec![("k".to_owned(), json!(1))]);
+        assert_eq!(r.poke.map(|p| (p.done, p.xcom)), Some((true, json!(2))));
+    }
+
+    // Commands carry their op tag, as task_runner.py reads them.
+    #[test]
+    fn cancel_command_shape() {
+        let c = serde_json::to_value(Command::Cancel { id: 9 }).expect("json");
+        assert_eq!(c, json!({"op": "cancel", "id": 9}));
+    }
+}
