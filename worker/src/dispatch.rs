@@ -9,6 +9,7 @@ use updraft_core::store::ti_state::{Fence, TiRow};
 
 use crate::bash_task;
 use crate::db_log::DbLogSink;
+use crate::native;
 use crate::outcome::Outcome;
 use crate::prepare::Prepared;
 use crate::task::{Task, TaskEnv};
@@ -48,6 +49,17 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
     match (cx.kind(), cx.has_python_callable()) {
         ("empty", _) => Outcome::success(None),
         ("bash", false) => bash_task::run(cx).await,
+        ("time_sensor", _) => native::time_sensors::time_sensor(cx).await,
+        ("time_delta_sensor", _) => native::time_sensors::time_delta_sensor(cx).await,
+        ("date_time_sensor", _) => native::time_sensors::date_time_sensor(cx).await,
+        ("file_sensor", _) => native::file_sensor::run(cx).await,
+        ("bash_sensor", _) => native::bash_sensor::run(cx).await,
+        ("external_task_sensor", _) => native::external_task::sensor(cx).await,
+        ("external_task_marker", _) => native::external_task::marker(cx),
+        ("trigger_dagrun", _) => native::trigger_dagrun::run(cx).await,
+        ("latest_only", _) => native::latest_only::run(cx).await,
+        ("branch_datetime", _) => native::branch_time::branch_datetime(cx).await,
+        ("branch_weekday", _) => native::branch_time::branch_weekday(cx).await,
         (other, python) => {
             // `@task.bash` is kind bash with a Python callable that makes the command.
             let what = if python && other == "bash" {
