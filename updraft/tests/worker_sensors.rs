@@ -204,7 +204,8 @@ async fn reschedule_mode_frees_the_slot_and_keeps_the_try() {
 
 // Invariant: the sensor timeout fails without retry (also when it spans
 // reschedules), soft_fail turns it into a skip, and a BashSensor exit code
-// other than retry_exit_code fails without retry.
+// other than retry_exit_code fails without retry. (DayOfWeekSensor rides
+// along: its day is the logical date's.)
 #[tokio::test]
 async fn timeouts_fail_without_retry_or_skip_with_soft_fail() {
     let u = setup(&["timeouts"]).await;
@@ -280,6 +281,17 @@ async fn external_task_sensor_follows_the_other_dag() {
     let _procs = Running::start(&u, 6);
     let marker = wait_state(&u, "down", "d", "marker", &["success", "failed"]).await;
     assert_eq!(marker.state.as_deref(), Some("success"));
+    // execution_date_fn cannot run natively: failed at once, without retry.
+    let by_fn = wait_state(&u, "down", "d", "by_fn", &["success", "failed"]).await;
+    assert_eq!(
+        (by_fn.state.as_deref(), by_fn.try_number),
+        (Some("failed"), 1)
+    );
+    assert!(
+        log(&u, "down", "d", "by_fn")
+            .await
+            .contains("execution_date_fn")
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         ti(&u, "down", "d", "task").await.state.as_deref(),

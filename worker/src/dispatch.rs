@@ -52,6 +52,7 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
         ("time_sensor", _) => native::time_sensors::time_sensor(cx).await,
         ("time_delta_sensor", _) => native::time_sensors::time_delta_sensor(cx).await,
         ("date_time_sensor", _) => native::time_sensors::date_time_sensor(cx).await,
+        ("day_of_week_sensor", _) => native::time_sensors::day_of_week_sensor(cx).await,
         ("file_sensor", _) => native::file_sensor::run(cx).await,
         ("bash_sensor", _) => native::bash_sensor::run(cx).await,
         ("external_task_sensor", _) => native::external_task::sensor(cx).await,

@@ -12,7 +12,7 @@ use updraft_core::store::{dag_runs, dags, task_instances};
 
 use super::{fail, field, seconds_of, strings, this_run};
 use crate::dispatch::TryCtx;
-use crate::outcome::{Outcome, Poke};
+use crate::outcome::{Ended, Outcome, Poke};
 use crate::sensor;
 
 /// What the external states say.
@@ -115,13 +115,6 @@ fn state_list(cx: &TryCtx<'_>, name: &str, default: &[&str]) -> Result<Vec<Strin
 }
 
 async fn setup(cx: &TryCtx<'_>) -> Result<(String, Target, DateTime<Utc>, StateSets), String> {
-    if field(cx, "execution_date_fn").is_some() {
-        return Err(
-            "execution_date_fn is a Python callable: Updraft's native ExternalTaskSensor \
-                    cannot call it; use execution_delta"
-                .into(),
-        );
-    }
     let dag_id = field(cx, "external_dag_id")
         .and_then(Json::as_str)
         .ok_or("ExternalTaskSensor needs external_dag_id")?
@@ -207,6 +200,14 @@ async fn look(
 
 /// `external_task_sensor`.
 pub async fn sensor(cx: &TryCtx<'_>) -> Outcome {
+    if field(cx, "execution_date_fn").is_some() {
+        // No retry can help: the callable never runs here.
+        cx.sink.error(
+            "execution_date_fn is a Python callable: Updraft's native ExternalTaskSensor \
+             cannot call it; use execution_delta",
+        );
+        return Outcome::of(Ended::FailedNoRetry);
+    }
     let (dag_id, target, at, sets) = match setup(cx).await {
         Ok(s) => s,
         Err(e) => return fail(cx, &e),

@@ -9,21 +9,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 use updraft_core::model::serialized::SerializedDag;
-use updraft_core::timetable::{
-    DagSchedule, DataInterval, RunInfo, ScheduleDefaults, TimeRestriction,
-};
+use updraft_core::timetable::{DagSchedule, DataInterval, RunInfo, TimeRestriction};
 
 use super::branch_time::follow;
-use super::{fail, this_run};
+use super::{SCHEDULE_DEFAULTS, fail, this_run};
 use crate::dispatch::TryCtx;
 use crate::outcome::Outcome;
-
-/// The worker has no `[scheduler]` settings; these are Airflow's defaults
-/// (which only decide the timetable of a cron string).
-const DEFAULTS: ScheduleDefaults = ScheduleDefaults {
-    catchup_by_default: true,
-    create_cron_data_intervals: true,
-};
 
 /// The window in which a run with `current` interval is the latest, from
 /// the next run's info (`None`: no next run, so it is the last one).
@@ -61,7 +52,7 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
     }
     let schedule = serde_json::from_value::<SerializedDag>(cx.task.dag.clone())
         .map_err(|e| e.to_string())
-        .and_then(|d| DagSchedule::from_dag(&d, &DEFAULTS).map_err(|e| e.to_string()));
+        .and_then(|d| DagSchedule::from_dag(&d, &SCHEDULE_DEFAULTS).map_err(|e| e.to_string()));
     let schedule = match schedule {
         Ok(s) => s,
         Err(e) => return fail(cx, &format!("reading the DAG's schedule: {e}")),

@@ -15,10 +15,19 @@ pub mod trigger_dagrun;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::Value as Json;
 use updraft_core::store::dag_runs::{self, DagRunRow};
-use updraft_core::timetable::Zone;
+use updraft_core::timetable::{ScheduleDefaults, Zone};
 
 use crate::dispatch::TryCtx;
 use crate::outcome::Outcome;
+
+/// The worker has no `[scheduler]` settings; Airflow's defaults stand in
+/// where a native operator builds a timetable (LatestOnly's window, a
+/// triggered run's data interval). They only decide a cron string's
+/// timetable class.
+pub const SCHEDULE_DEFAULTS: ScheduleDefaults = ScheduleDefaults {
+    catchup_by_default: true,
+    create_cron_data_intervals: true,
+};
 
 /// A field after rendering when it is a template field, else as serialized.
 pub fn field<'a>(cx: &'a TryCtx<'_>, name: &str) -> Option<&'a Json> {

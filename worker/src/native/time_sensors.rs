@@ -1,8 +1,10 @@
 //! TimeSensor, TimeDeltaSensor and DateTimeSensor: each waits until a
 //! moment it computes once, then pokes `now > target` (Airflow's strict
-//! comparison). The deferrable variants run the same way here.
+//! comparison). The deferrable variants run the same way here. Also
+//! DayOfWeekSensor, which waits for a day of the week.
 
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc};
+use serde_json::Value as Json;
 use updraft_core::timetable::Zone;
 
 use super::{dag_zone, datetime_of, fail, field, seconds_of, this_run, time_of};
@@ -101,6 +103,39 @@ pub async fn date_time_sensor(cx: &TryCtx<'_>) -> Outcome {
         Some(Err(e)) => fail(cx, &format!("target_time: {e}")),
         None => fail(cx, "DateTimeSensor needs target_time"),
     }
+}
+
+/// `day_of_week_sensor`: done when today (UTC, as Airflow's poke reads
+/// it) or the run's logical date falls on one of `week_day`.
+pub async fn day_of_week_sensor(cx: &TryCtx<'_>) -> Outcome {
+    let days = match field(cx, "week_day").map(super::branch_time::week_days) {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => return fail(cx, &e),
+        None => return fail(cx, "DayOfWeekSensor needs week_day"),
+    };
+    let logical = if field(cx, "use_task_logical_date").and_then(Json::as_bool) == Some(true) {
+        match cx.prepared.inputs.logical_date {
+            Some(at) => Some(at),
+            None => return fail(cx, "use_task_logical_date: this run has no logical date"),
+        }
+    } else {
+        None
+    };
+    cx.sink
+        .info(&format!("Poking until weekday is in {days:?} (1 = Monday)"));
+    let days = &days;
+    sensor::drive(cx, || async move {
+        let day = logical
+            .unwrap_or_else(Utc::now)
+            .weekday()
+            .number_from_monday();
+        if days.contains(&day) {
+            Poke::Done { xcom: None }
+        } else {
+            Poke::NotYet
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

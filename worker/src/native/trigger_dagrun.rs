@@ -9,11 +9,10 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Map, Value as Json};
 use updraft_core::store::dag_runs::{self, RunType, python_isoformat};
-use updraft_core::timetable::ScheduleDefaults;
 use updraft_scheduler::Error as SchedulerError;
 use updraft_scheduler::runs::{self, ManualTrigger};
 
-use super::{datetime_of, fail, field, seconds_of, strings};
+use super::{SCHEDULE_DEFAULTS, datetime_of, fail, field, seconds_of, strings};
 use crate::dispatch::TryCtx;
 use crate::outcome::Outcome;
 use crate::templates::Dialect;
@@ -28,13 +27,6 @@ pub fn logical_date_key(dialect: Dialect) -> &'static str {
         Dialect::V3 => "trigger_logical_date_iso",
     }
 }
-
-/// The worker has no `[scheduler]` settings; Airflow's defaults decide the
-/// triggered run's data interval the same way for every cron schedule.
-const DEFAULTS: ScheduleDefaults = ScheduleDefaults {
-    catchup_by_default: true,
-    create_cron_data_intervals: true,
-};
 
 fn flag(cx: &TryCtx<'_>, name: &str) -> bool {
     field(cx, name).and_then(Json::as_bool) == Some(true)
@@ -83,7 +75,7 @@ async fn trigger(cx: &TryCtx<'_>) -> Result<Outcome, String> {
         run_id: Some(run_id.clone()),
         triggered_by: "operator",
     };
-    let row = match runs::trigger(&cx.env.pool, &DEFAULTS, &req, now).await {
+    let row = match runs::trigger(&cx.env.pool, &SCHEDULE_DEFAULTS, &req, now).await {
         Ok(row) => row,
         Err(SchedulerError::RunExists { .. }) if flag(cx, "reset_dag_run") => {
             return Err(format!(
