@@ -119,8 +119,9 @@ async fn xcom(u: &Updraft, dag: &str, run: &str, task: &str, key: &str) -> Optio
 }
 
 // Invariant: TriggerDagRunOperator creates the run with its conf and id and
-// pushes Airflow's XComs; with wait_for_completion it ends only after the
-// triggered run, and fails when that run fails.
+// pushes Airflow's XComs; an existing run id skips (skip_when_already_exists)
+// or fails; with wait_for_completion it ends only after the triggered run,
+// and fails when that run fails.
 #[tokio::test]
 async fn trigger_dagrun_creates_runs_and_waits_for_them() {
     let u = setup(&["parent", "child", "bad_child"]).await;
@@ -160,6 +161,20 @@ async fn trigger_dagrun_creates_runs_and_waits_for_them() {
     assert_eq!(
         xcom(&u, "child", "fired_p", "echo", "return_value").await,
         Some(json!("got v"))
+    );
+
+    assert_eq!(
+        ti(&u, "parent", "p", "again_skip").await.0.as_deref(),
+        Some("skipped")
+    );
+    assert_eq!(
+        ti(&u, "parent", "p", "again_fail").await.0.as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        children.len(),
+        2,
+        "no second run with the same id: {children:?}"
     );
 
     let waited = by_id("waited_p").expect("run waited_p");

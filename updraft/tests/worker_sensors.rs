@@ -18,12 +18,17 @@ struct Running(Vec<Child>);
 
 impl Running {
     fn start(u: &Updraft, concurrency: usize) -> Self {
+        Self::with_lease(u, concurrency, 30)
+    }
+
+    fn with_lease(u: &Updraft, concurrency: usize, lease: u32) -> Self {
         let scheduler = u
             .command(&["scheduler", "--interval", "0.1"])
             .spawn()
             .expect("scheduler");
+        let (concurrency, lease) = (concurrency.to_string(), lease.to_string());
         let worker = u
-            .command(&["worker", "--concurrency", &concurrency.to_string()])
+            .command(&["worker", "--concurrency", &concurrency, "--lease", &lease])
             .spawn()
             .expect("worker");
         Self(vec![scheduler, worker])
@@ -313,4 +318,49 @@ async fn external_task_sensor_follows_the_other_dag() {
         .await
         .expect("up run");
     assert_eq!(up_state, "failed", "`whole` allowed a failed run");
+}
+
+// Invariant: a poking sensor whose try is taken away (here: marked success
+// by hand, so its heartbeat is refused) stops poking at once and does not
+// overwrite the state.
+#[tokio::test]
+async fn a_lost_lease_stops_a_poking_sensor() {
+    let u = setup(&["forever"]).await;
+    trigger(&u, "forever", "r", "{}", "2026-03-04T00:00:00+00:00");
+    let _procs = Running::with_lease(&u, 2, 1);
+    let poking = wait_state(&u, "forever", "r", "wait", &["running", "failed"]).await;
+    assert_eq!(poking.state.as_deref(), Some("running"));
+    // A few heartbeats pass while it pokes: the lease is kept.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        ti(&u, "forever", "r", "wait").await.state.as_deref(),
+        Some("running")
+    );
+    sqlx::query(
+        "UPDATE task_instance SET state = 'success', end_date = now()
+          WHERE dag_id = 'forever' AND run_id = 'r' AND task_id = 'wait'",
+    )
+    .execute(&u.db.pool)
+    .await
+    .expect("mark success");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    while Instant::now() < deadline {
+        text = log(&u, "forever", "r", "wait").await;
+        if text.contains("lease was lost") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        text.contains("lease was lost: stopping the sensor"),
+        "{text}"
+    );
+    let after = ti(&u, "forever", "r", "wait").await;
+    assert_eq!(
+        after.state.as_deref(),
+        Some("success"),
+        "the hand-set state stays"
+    );
 }

@@ -231,7 +231,8 @@ where
         match poke().await {
             Poke::Done { xcom } => {
                 cx.sink.info("Success criteria met. Exiting.");
-                return Outcome::success(xcom);
+                let push = cx.task.task.get("do_xcom_push").and_then(Json::as_bool) != Some(false);
+                return Outcome::success(xcom.filter(|_| push));
             }
             Poke::NotYet => {}
             Poke::Ended(outcome) => match spec.on_poke_end(outcome) {
