@@ -209,7 +209,8 @@ async fn reschedule_mode_frees_the_slot_and_keeps_the_try() {
 
 // Invariant: the sensor timeout fails without retry (also when it spans
 // reschedules), soft_fail turns it into a skip, and a BashSensor exit code
-// other than retry_exit_code fails without retry. (DayOfWeekSensor rides
+// other than retry_exit_code fails without retry; execution_timeout is an
+// ordinary, retried failure. (DayOfWeekSensor rides
 // along: its day is the logical date's.)
 #[tokio::test]
 async fn timeouts_fail_without_retry_or_skip_with_soft_fail() {
@@ -237,6 +238,18 @@ async fn timeouts_fail_without_retry_or_skip_with_soft_fail() {
     assert!(
         reschedules(&u, "timeouts", "r", "resched_hard").await.len() >= 2,
         "the timeout spans reschedules"
+    );
+    let slot = wait_state(
+        &u,
+        "timeouts",
+        "r",
+        "slot_timeout",
+        &["up_for_retry", "failed", "skipped"],
+    )
+    .await;
+    assert_eq!(
+        (slot.state.as_deref(), slot.try_number),
+        (Some("up_for_retry"), 1)
     );
     let text = log(&u, "timeouts", "r", "hard").await;
     assert!(text.contains("Sensor has timed out"), "{text}");

@@ -14,11 +14,14 @@
 //!   3.1: `silent_fail` keeps poking after an ordinary error, `never_fail`
 //!   skips on any error, `soft_fail` skips on fail/timeout exceptions.
 //! - `execution_timeout` bounds one try-slot (`AirflowTaskTimeout`): failed,
-//!   with retries, or skipped under `soft_fail`/`never_fail`.
+//!   with retries; skipped under `soft_fail`/`never_fail` only when it
+//!   struck inside a poke, where Airflow's poke handler catches it (not
+//!   while sleeping between pokes).
 //!
 //! Depends on the worker's [`TryCtx`] only; each sensor supplies its poke.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -91,6 +94,17 @@ impl SensorSpec {
         }
     }
 
+    /// `execution_timeout` struck (`AirflowTaskTimeout`): inside a poke the
+    /// sensor's handler skips it under `soft_fail`/`never_fail`; anywhere
+    /// else it is an ordinary, retried failure.
+    pub fn execution_timed_out(&self, in_poke: bool) -> Outcome {
+        if in_poke && (self.soft_fail || self.never_fail) {
+            Outcome::skipped()
+        } else {
+            Outcome::failed()
+        }
+    }
+
     /// Seconds to wait before poke `poke_count + 1`: `poke_interval`, or
     /// Airflow's exponential backoff (`poke_interval * 2^(n-2)` plus a
     /// deterministic jitter below that, at least 1 s, capped by what is left
@@ -149,7 +163,8 @@ where
     let limit = crate::bash_task::timeout(&cx.task.task);
     let lost = cx.lost.notified();
     tokio::pin!(lost);
-    let work = poke_loop(cx, &spec, poke);
+    let in_poke = AtomicBool::new(false);
+    let work = poke_loop(cx, &spec, &in_poke, poke);
     let timed = async {
         match limit {
             Some(d) => tokio::time::timeout(d, work).await.ok(),
@@ -167,9 +182,7 @@ where
                 "Timeout: the sensor ran longer than its execution_timeout of {:?}",
                 limit.unwrap_or_default()
             ));
-            spec.on_poke_end(Outcome::of(Ended::FailedNoRetry))
-                .filter(|o| o.ended == Ended::Skipped)
-                .unwrap_or_else(Outcome::failed)
+            spec.execution_timed_out(in_poke.load(Ordering::Relaxed))
         }),
     }
 }
@@ -206,7 +219,12 @@ async fn started_at(cx: &TryCtx<'_>, spec: &SensorSpec) -> DateTime<Utc> {
     }
 }
 
-async fn poke_loop<F, Fut>(cx: &TryCtx<'_>, spec: &SensorSpec, mut poke: F) -> Outcome
+async fn poke_loop<F, Fut>(
+    cx: &TryCtx<'_>,
+    spec: &SensorSpec,
+    in_poke: &AtomicBool,
+    mut poke: F,
+) -> Outcome
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Poke>,
@@ -228,7 +246,10 @@ where
     );
     let mut poke_count: u32 = 1;
     loop {
-        match poke().await {
+        in_poke.store(true, Ordering::Relaxed);
+        let poked = poke().await;
+        in_poke.store(false, Ordering::Relaxed);
+        match poked {
             Poke::Done { xcom } => {
                 cx.sink.info("Success criteria met. Exiting.");
                 let push = cx.task.task.get("do_xcom_push").and_then(Json::as_bool) != Some(false);
@@ -324,6 +345,11 @@ mod tests {
         // The sensor's own timeout: only soft_fail turns it into a skip.
         assert_eq!(soft.timed_out(), Outcome::skipped());
         assert_eq!(never.timed_out(), fatal());
+        // execution_timeout: a skip only when it struck inside a poke.
+        assert_eq!(soft.execution_timed_out(true), Outcome::skipped());
+        assert_eq!(soft.execution_timed_out(false), fail());
+        assert_eq!(never.execution_timed_out(true), Outcome::skipped());
+        assert_eq!(plain.execution_timed_out(true), fail());
     }
 
     // Backoff doubles per poke within [min, 2*min), capped by max_wait and
