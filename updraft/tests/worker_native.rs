@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use support::Updraft;
 
 const DAGS: &str = include_str!("fixtures/native_tasks/native.py");
+const LATEST_V3: &str = include_str!("fixtures/native_tasks/latest_v3.py");
 
 /// A scheduler and a worker running until dropped.
 struct Running(Vec<Child>);
@@ -44,6 +45,7 @@ impl Drop for Running {
 async fn setup(dags: &[&str]) -> Updraft {
     let u = Updraft::new().await;
     u.write_dag("native.py", DAGS);
+    u.write_dag("latest_v3.py", LATEST_V3);
     u.ok(&["dags", "reserialize"]);
     for d in dags {
         u.ok(&["dags", "unpause", d]);
@@ -197,48 +199,49 @@ async fn trigger_dagrun_creates_runs_and_waits_for_them() {
 }
 
 // Invariant: LatestOnly skips its downstream in scheduled runs that are not
-// the latest, runs it in the latest one and in manual runs.
+// the latest, runs it in the latest one and in manual runs (2.x and 3.x
+// windows alike for daily data intervals).
 #[tokio::test]
 async fn latest_only_skips_all_but_the_latest_scheduled_run() {
-    let u = setup(&["latest"]).await;
-    u.ok(&[
-        "dags",
-        "trigger",
-        "latest",
-        "--run-id",
-        "by_hand",
-        "--logical-date",
-        "2026-01-01T00:00:00+00:00",
-    ]);
+    let u = setup(&["latest", "latest_v3"]).await;
+    for dag in ["latest", "latest_v3"] {
+        u.ok(&[
+            "dags",
+            "trigger",
+            dag,
+            "--run-id",
+            "by_hand",
+            "--logical-date",
+            "2026-01-01T00:00:00+00:00",
+        ]);
+    }
     let _procs = Running::start(&u);
-    let rs = wait_runs(&u, "latest", 4).await;
     let today = Utc::now().date_naive();
-
-    let scheduled: Vec<&Run> = rs.iter().filter(|r| r.run_type == "scheduled").collect();
-    assert!(scheduled.len() >= 3, "{rs:?}");
-    for r in &scheduled {
-        let (after, _) = ti(&u, "latest", &r.run_id, "after").await;
-        let latest = r.data_interval_end.is_some_and(|e| e.date_naive() == today);
-        let expected = if latest { "success" } else { "skipped" };
-        assert_eq!(after.as_deref(), Some(expected), "{r:?}");
+    for dag in ["latest", "latest_v3"] {
+        let rs = wait_runs(&u, dag, 4).await;
+        let scheduled: Vec<&Run> = rs.iter().filter(|r| r.run_type == "scheduled").collect();
+        assert!(scheduled.len() >= 3, "{dag}: {rs:?}");
+        for r in &scheduled {
+            let (after, _) = ti(&u, dag, &r.run_id, "after").await;
+            let latest = r.data_interval_end.is_some_and(|e| e.date_naive() == today);
+            let expected = if latest { "success" } else { "skipped" };
+            assert_eq!(after.as_deref(), Some(expected), "{dag}: {r:?}");
+            assert_eq!(
+                ti(&u, dag, &r.run_id, "latest_only").await.0.as_deref(),
+                Some("success")
+            );
+        }
+        assert!(
+            scheduled
+                .iter()
+                .any(|r| r.data_interval_end.is_some_and(|e| e.date_naive() == today)),
+            "{dag}: the latest interval ends today: {rs:?}"
+        );
         assert_eq!(
-            ti(&u, "latest", &r.run_id, "latest_only")
-                .await
-                .0
-                .as_deref(),
+            ti(&u, dag, "by_hand", "after").await.0.as_deref(),
             Some("success")
         );
     }
-    assert!(
-        scheduled
-            .iter()
-            .any(|r| r.data_interval_end.is_some_and(|e| e.date_naive() == today)),
-        "the latest interval ends today: {rs:?}"
-    );
-    assert_eq!(
-        ti(&u, "latest", "by_hand", "after").await.0.as_deref(),
-        Some("success")
-    );
 }
 
 // Invariant: the datetime and weekday branches follow the ids their

@@ -1,12 +1,17 @@
 //! LatestOnlyOperator: a run that is not the latest scheduled one skips
 //! every direct downstream task. Manual runs always proceed (2.x:
-//! `external_trigger`; 3.x: run type manual). Otherwise the run is the latest
-//! when now is inside the *next* interval `(start, end]` that the timetable
-//! gives after this run's, as in Airflow's `choose_branch`; for timetables
-//! whose intervals are points (trigger timetables) the window is from this
-//! run's date to the next run's.
+//! `external_trigger`; 3.x: run type manual). Otherwise the run is the
+//! latest when now is inside a window `(left, right]` the timetable gives
+//! around this run's interval, per dialect:
+//!
+//! - 2.x (`airflow/operators/latest_only.py`): the next interval after this
+//!   run's. For point intervals (trigger timetables) that window is empty, so
+//!   2.10 skips every run; here it goes from this run's date to the next
+//!   run's instead.
+//! - 3.x (standard provider): from the end of an overlapping earlier
+//!   interval (else this run's start) to the end of the next interval.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value as Json;
 use updraft_core::model::serialized::SerializedDag;
 use updraft_core::timetable::{DagSchedule, DataInterval, RunInfo, TimeRestriction};
@@ -15,19 +20,61 @@ use super::branch_time::follow;
 use super::{SCHEDULE_DEFAULTS, fail, this_run};
 use crate::dispatch::TryCtx;
 use crate::outcome::Outcome;
+use crate::templates::Dialect;
 
-/// The window in which a run with `current` interval is the latest, from
-/// the next run's info (`None`: no next run, so it is the last one).
-pub fn latest_window(
-    current: DataInterval,
-    next: Option<RunInfo>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
+/// 2.x: the next interval (`None`: no next run, so it is the last one).
+pub fn window_v2(current: DataInterval, next: Option<RunInfo>) -> Option<Window> {
     let next = next?;
     let (left, right) = (next.data_interval.start, next.data_interval.end);
     if left == right {
         Some((current.end, next.run_after.max(right)))
     } else {
         Some((left, right))
+    }
+}
+
+/// 3.x: `prev` is the timetable's answer bounded to end before this run's
+/// end, `next` the one starting from it.
+pub fn window_v3(
+    current: DataInterval,
+    prev: Option<RunInfo>,
+    next: Option<RunInfo>,
+) -> Option<Window> {
+    let left = prev.map_or(current.start, |p| p.data_interval.end);
+    next.map(|n| (left, n.data_interval.end))
+}
+
+fn window(schedule: &DagSchedule, dialect: Dialect, current: DataInterval) -> Option<Window> {
+    let tt = &schedule.timetable;
+    let now = Utc::now();
+    match dialect {
+        Dialect::V2 => {
+            let any = TimeRestriction {
+                earliest: None,
+                latest: None,
+                catchup: true,
+            };
+            window_v2(current, tt.next_dagrun_info(Some(&current), &any, now))
+        }
+        Dialect::V3 => {
+            let before = TimeRestriction {
+                earliest: None,
+                latest: Some(current.end - TimeDelta::microseconds(1)),
+                catchup: true,
+            };
+            let after = TimeRestriction {
+                earliest: Some(current.end),
+                latest: None,
+                catchup: true,
+            };
+            window_v3(
+                current,
+                tt.next_dagrun_info(Some(&current), &before, now),
+                tt.next_dagrun_info(Some(&current), &after, now),
+            )
+        }
     }
 }
 
@@ -62,20 +109,12 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
         start: run.data_interval_start.unwrap_or(at),
         end: run.data_interval_end.unwrap_or(at),
     };
-    let unrestricted = TimeRestriction {
-        earliest: None,
-        latest: None,
-        catchup: true,
-    };
-    let now = Utc::now();
-    let next = schedule
-        .timetable
-        .next_dagrun_info(Some(&current), &unrestricted, now);
-    let Some((left, right)) = latest_window(current, next) else {
+    let Some((left, right)) = window(&schedule, cx.prepared.inputs.dialect, current) else {
         cx.sink
             .info("Last scheduled execution: allowing execution to proceed.");
         return follow(cx, direct_downstream(cx));
     };
+    let now = Utc::now();
     cx.sink.info(&format!(
         "Checking latest only with left_window: {left} right_window: {right} now: {now}"
     ));
@@ -96,36 +135,51 @@ mod tests {
         DateTime::parse_from_rfc3339(s).expect("datetime").to_utc()
     }
 
-    // Data intervals: the next interval is the window; point intervals:
-    // from this run to the next; no next run: no window.
-    #[test]
-    fn windows() {
-        let cur = DataInterval {
-            start: at("2026-01-01T00:00:00Z"),
-            end: at("2026-01-02T00:00:00Z"),
-        };
-        let next = RunInfo {
-            logical_date: at("2026-01-02T00:00:00Z"),
+    fn info(start: &str, end: &str) -> RunInfo {
+        RunInfo {
+            logical_date: at(start),
             data_interval: DataInterval {
-                start: at("2026-01-02T00:00:00Z"),
-                end: at("2026-01-03T00:00:00Z"),
+                start: at(start),
+                end: at(end),
             },
-            run_after: at("2026-01-03T00:00:00Z"),
-        };
+            run_after: at(end),
+        }
+    }
+
+    // 2.x: the next interval; point intervals: from this run to the next;
+    // no next run: no window.
+    #[test]
+    fn windows_v2() {
+        let cur = info("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z").data_interval;
+        let next = info("2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z");
         assert_eq!(
-            latest_window(cur, Some(next)),
+            window_v2(cur, Some(next)),
             Some((at("2026-01-02T00:00:00Z"), at("2026-01-03T00:00:00Z")))
         );
         let point = DataInterval::exact(at("2026-01-02T00:00:00Z"));
-        let next_point = RunInfo {
-            logical_date: at("2026-01-03T00:00:00Z"),
-            data_interval: DataInterval::exact(at("2026-01-03T00:00:00Z")),
-            run_after: at("2026-01-03T00:00:00Z"),
-        };
+        let next_point = info("2026-01-03T00:00:00Z", "2026-01-03T00:00:00Z");
         assert_eq!(
-            latest_window(point, Some(next_point)),
+            window_v2(point, Some(next_point)),
             Some((at("2026-01-02T00:00:00Z"), at("2026-01-03T00:00:00Z")))
         );
-        assert_eq!(latest_window(cur, None), None);
+        assert_eq!(window_v2(cur, None), None);
+    }
+
+    // 3.x: from this run's start (or an overlapping interval's end) to the
+    // next interval's end.
+    #[test]
+    fn windows_v3() {
+        let cur = info("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z").data_interval;
+        let next = info("2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z");
+        assert_eq!(
+            window_v3(cur, None, Some(next)),
+            Some((at("2026-01-01T00:00:00Z"), at("2026-01-03T00:00:00Z")))
+        );
+        let overlap = info("2025-12-31T12:00:00Z", "2026-01-01T12:00:00Z");
+        assert_eq!(
+            window_v3(cur, Some(overlap), Some(next)),
+            Some((at("2026-01-01T12:00:00Z"), at("2026-01-03T00:00:00Z")))
+        );
+        assert_eq!(window_v3(cur, None, None), None);
     }
 }
