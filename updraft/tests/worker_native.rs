@@ -107,6 +107,20 @@ async fn ti(
     .expect("task instance")
 }
 
+async fn log(u: &Updraft, dag: &str, run: &str, task: &str) -> String {
+    let chunks: Vec<String> = sqlx::query_scalar(
+        "SELECT l.content FROM task_log l JOIN task_instance t ON t.id = l.ti_id
+          WHERE t.dag_id = $1 AND t.run_id = $2 AND t.task_id = $3 ORDER BY l.try_number, l.seq",
+    )
+    .bind(dag)
+    .bind(run)
+    .bind(task)
+    .fetch_all(&u.db.pool)
+    .await
+    .expect("log");
+    chunks.concat()
+}
+
 async fn xcom(u: &Updraft, dag: &str, run: &str, task: &str, key: &str) -> Option<Value> {
     sqlx::query_scalar(
         "SELECT value FROM xcom WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND key = $4",
@@ -123,7 +137,8 @@ async fn xcom(u: &Updraft, dag: &str, run: &str, task: &str, key: &str) -> Optio
 // Invariant: TriggerDagRunOperator creates the run with its conf and id and
 // pushes Airflow's XComs; an existing run id skips (skip_when_already_exists)
 // or fails; with wait_for_completion it ends only after the triggered run,
-// and fails when that run fails.
+// and fails when that run fails or execution_timeout passes first; a
+// paused target fails with fail_when_dag_is_paused.
 #[tokio::test]
 async fn trigger_dagrun_creates_runs_and_waits_for_them() {
     let u = setup(&["parent", "child", "bad_child"]).await;
@@ -138,7 +153,7 @@ async fn trigger_dagrun_creates_runs_and_waits_for_them() {
     ]);
     let _procs = Running::start(&u);
     let parent = wait_runs(&u, "parent", 1).await;
-    let children = wait_runs(&u, "child", 2).await;
+    let children = wait_runs(&u, "child", 3).await;
 
     let by_id = |id: &str| children.iter().find(|r| r.run_id == id).cloned();
     let fired = by_id("fired_p").expect("run fired_p");
@@ -175,7 +190,7 @@ async fn trigger_dagrun_creates_runs_and_waits_for_them() {
     );
     assert_eq!(
         children.len(),
-        2,
+        3,
         "no second run with the same id: {children:?}"
     );
 
@@ -188,6 +203,21 @@ async fn trigger_dagrun_creates_runs_and_waits_for_them() {
         "the waiting task ends after the run it waits for: {wait_end:?} vs {:?}",
         waited.end_date
     );
+
+    // execution_timeout bounds the wait; a paused target fails when asked to.
+    assert_eq!(
+        ti(&u, "parent", "p", "wait_slow").await.0.as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        ti(&u, "parent", "p", "to_paused").await.0.as_deref(),
+        Some("failed")
+    );
+    assert!(runs(&u, "paused_child").await.is_empty());
+    let slow = log(&u, "parent", "p", "wait_slow").await;
+    assert!(slow.contains("execution_timeout"), "{slow}");
+    let paused = log(&u, "parent", "p", "to_paused").await;
+    assert!(paused.contains("Dag paused_child is paused"), "{paused}");
 
     let bad = wait_runs(&u, "bad_child", 1).await;
     assert_eq!(bad.first().map(|r| r.state.as_str()), Some("failed"));

@@ -14,17 +14,18 @@ use crate::sensor;
 use crate::templates::Dialect;
 
 /// TimeSensor's target. 2.x compares the time of day in the DAG's timezone
-/// every day (`None`: wall-clock mode); 3.x combines `target_time` with the
-/// day of the run's `run_after` in the DAG's timezone (a fixed moment).
+/// at each poke (`None`: wall-clock mode); the 3.x standard provider fixes
+/// the moment when the task starts (it parses the DAG then): `target_time`
+/// on that day in the DAG's timezone.
 pub fn time_sensor_target(
     dialect: Dialect,
     zone: &Zone,
     target: NaiveTime,
-    run_after: DateTime<Utc>,
+    started: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     match dialect {
         Dialect::V2 => None,
-        Dialect::V3 => Some(zone.aware(zone.naive(run_after).date().and_time(target))),
+        Dialect::V3 => Some(zone.aware(zone.naive(started).date().and_time(target))),
     }
 }
 
@@ -57,11 +58,7 @@ pub async fn time_sensor(cx: &TryCtx<'_>) -> Outcome {
         Ok(z) => z,
         Err(e) => return fail(cx, &e),
     };
-    let run = match this_run(cx).await {
-        Ok(r) => r,
-        Err(e) => return fail(cx, &e),
-    };
-    match time_sensor_target(cx.prepared.inputs.dialect, &zone, target, run.run_after) {
+    match time_sensor_target(cx.prepared.inputs.dialect, &zone, target, Utc::now()) {
         Some(at) => wait_until(cx, at).await,
         None => {
             cx.sink
@@ -146,21 +143,18 @@ mod tests {
         DateTime::parse_from_rfc3339(s).expect("datetime").to_utc()
     }
 
-    // 3.x: the run's day in the DAG's timezone; 2.x: a daily wall-clock check.
+    // 3.x: the start's day in the DAG's timezone; 2.x: a daily wall-clock check.
     #[test]
     fn time_sensor_reference_day_follows_the_dialect() {
         let paris = Zone::parse("Europe/Paris").expect("zone");
         let ten = NaiveTime::from_hms_opt(10, 0, 0).expect("time");
         // 23:30 UTC on Jan 1 is already Jan 2 in Paris.
-        let run_after = at("2026-01-01T23:30:00Z");
+        let started = at("2026-01-01T23:30:00Z");
         assert_eq!(
-            time_sensor_target(Dialect::V3, &paris, ten, run_after),
+            time_sensor_target(Dialect::V3, &paris, ten, started),
             Some(at("2026-01-02T09:00:00Z"))
         );
-        assert_eq!(
-            time_sensor_target(Dialect::V2, &paris, ten, run_after),
-            None
-        );
+        assert_eq!(time_sensor_target(Dialect::V2, &paris, ten, started), None);
         assert!(past_time_of_day(&paris, ten, at("2026-03-01T09:30:00Z")));
         assert!(!past_time_of_day(&paris, ten, at("2026-03-01T08:30:00Z")));
     }

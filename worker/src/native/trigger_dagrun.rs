@@ -3,6 +3,8 @@
 //! (`trigger_run_id`, and the logical date under the dialect's key), and
 //! with `wait_for_completion` polls the run every `poke_interval` until it
 //! reaches `allowed_states` (success) or `failed_states` (failure).
+//! `reset_dag_run` (clearing an existing run) is not supported yet and
+//! fails the task clearly when the run exists.
 
 use std::time::Duration;
 
@@ -68,6 +70,9 @@ async fn trigger(cx: &TryCtx<'_>) -> Result<Outcome, String> {
         Some(other) => other.to_string(),
         None => RunType::Manual.run_id(logical_date),
     };
+    if flag(cx, "fail_when_dag_is_paused") && is_paused(cx, &dag_id).await? {
+        return Err(format!("Dag {dag_id} is paused"));
+    }
     let req = ManualTrigger {
         dag_id: dag_id.clone(),
         conf,
@@ -139,10 +144,30 @@ async fn trigger(cx: &TryCtx<'_>) -> Result<Outcome, String> {
             }
         }
     };
+    // execution_timeout covers the wait (AirflowTaskTimeout: retried).
+    let limit = crate::bash_task::timeout(&cx.task.task);
+    let bounded = async {
+        match limit {
+            Some(d) => tokio::time::timeout(d, wait).await.unwrap_or_else(|_| {
+                Err(format!(
+                    "Timeout: waiting for {dag_id} took longer than the execution_timeout of {d:?}"
+                ))
+            }),
+            None => wait.await,
+        }
+    };
     tokio::select! {
         _ = cx.lost.notified() => Err("The task's lease was lost: stopping the wait".into()),
-        done = wait => done.map(|()| out),
+        done = bounded => done.map(|()| out),
     }
+}
+
+/// 3.x's `fail_when_dag_is_paused`.
+async fn is_paused(cx: &TryCtx<'_>, dag_id: &str) -> Result<bool, String> {
+    let all = updraft_core::store::dags::list(&cx.env.pool)
+        .await
+        .map_err(|e| format!("reading DAGs: {e}"))?;
+    Ok(all.iter().any(|d| d.dag_id == dag_id && d.is_paused))
 }
 
 #[cfg(test)]
