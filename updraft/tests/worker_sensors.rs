@@ -182,10 +182,18 @@ async fn reschedule_mode_frees_the_slot_and_keeps_the_try() {
 
     let other = wait_state(&u, "resched", "r", "other", &["success", "failed"]).await;
     assert_eq!(other.state.as_deref(), Some("success"));
+    // Between pokes the sensor sits in up_for_reschedule, holding no slot.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while reschedules(&u, "resched", "r", "wait").await.len() < 3 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut seen_waiting = false;
+    while Instant::now() < deadline {
+        let state = ti(&u, "resched", "r", "wait").await.state;
+        seen_waiting |= state.as_deref() == Some("up_for_reschedule");
+        if seen_waiting && reschedules(&u, "resched", "r", "wait").await.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert!(seen_waiting, "state up_for_reschedule between pokes");
     let waiting = ti(&u, "resched", "r", "wait").await;
     assert_ne!(waiting.state.as_deref(), Some("success"), "{waiting:?}");
     std::fs::write(&marker, "").expect("marker");
