@@ -177,7 +177,7 @@ where
             Outcome::failed()
         }
         done = timed => done.unwrap_or_else(|| {
-            // AirflowTaskTimeout: soft_fail/never_fail skip, else a retryable failure.
+            // AirflowTaskTimeout: a skip only inside a poke under soft_fail/never_fail.
             cx.sink.error(&format!(
                 "Timeout: the sensor ran longer than its execution_timeout of {:?}",
                 limit.unwrap_or_default()
