@@ -9,9 +9,11 @@ use updraft_core::store::ti_state::{Fence, TiRow};
 
 use crate::bash_task;
 use crate::db_log::DbLogSink;
+use crate::native;
 use crate::outcome::Outcome;
 use crate::prepare::Prepared;
 use crate::python_task;
+use crate::sensor;
 use crate::task::{Task, TaskEnv};
 
 /// Everything an operator may use for one try.
@@ -61,6 +63,22 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
         ("external_python" | "branch_external_python", _) => python_task::run(cx).await,
         // User sensors (`poke` overridden) go through the sensor driver.
         ("custom", _) if !cx.is_sensor() => python_task::run(cx).await,
+        // PythonSensor, `@task.sensor` and user sensors: one poke per call
+        // in the Python task runner, driven like the native sensors.
+        ("python_sensor", _) => sensor::drive(cx, || python_task::poke(cx)).await,
+        ("custom", _) => sensor::drive(cx, || python_task::poke(cx)).await,
+        ("time_sensor", _) => native::time_sensors::time_sensor(cx).await,
+        ("time_delta_sensor", _) => native::time_sensors::time_delta_sensor(cx).await,
+        ("date_time_sensor", _) => native::time_sensors::date_time_sensor(cx).await,
+        ("day_of_week_sensor", _) => native::time_sensors::day_of_week_sensor(cx).await,
+        ("file_sensor", _) => native::file_sensor::run(cx).await,
+        ("bash_sensor", _) => native::bash_sensor::run(cx).await,
+        ("external_task_sensor", _) => native::external_task::sensor(cx).await,
+        ("external_task_marker", _) => native::external_task::marker(cx),
+        ("trigger_dagrun", _) => native::trigger_dagrun::run(cx).await,
+        ("latest_only", _) => native::latest_only::run(cx).await,
+        ("branch_datetime", _) => native::branch_time::branch_datetime(cx).await,
+        ("branch_weekday", _) => native::branch_time::branch_weekday(cx).await,
         (other, python) => {
             let what = if python {
                 format!("{other} (Python)")

@@ -563,6 +563,22 @@ pub async fn find_by_id_or_date(
     .await?)
 }
 
+/// The states of the runs of `dag_id` at `logical_date` (ExternalTaskSensor
+/// waiting for a whole DAG).
+pub async fn states_at_logical_date(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    logical_date: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT state FROM dag_run WHERE dag_id = $1 AND logical_date = $2 ORDER BY run_id",
+    )
+    .bind(dag_id)
+    .bind(logical_date)
+    .fetch_all(conn)
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;

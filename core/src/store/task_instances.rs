@@ -327,3 +327,25 @@ pub async fn create_one(
     .fetch_one(conn)
     .await?)
 }
+
+/// `(task_id, state)` of every task instance of `task_ids` in the runs of
+/// `dag_id` at `logical_date` (ExternalTaskSensor's match), mapped ones
+/// included.
+pub async fn states_at_logical_date(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    logical_date: DateTime<Utc>,
+    task_ids: &[String],
+) -> Result<Vec<(String, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT t.task_id, t.state FROM task_instance t
+           JOIN dag_run r ON r.dag_id = t.dag_id AND r.run_id = t.run_id
+          WHERE t.dag_id = $1 AND r.logical_date = $2 AND t.task_id = ANY($3)
+          ORDER BY t.task_id, t.map_index",
+    )
+    .bind(dag_id)
+    .bind(logical_date)
+    .bind(task_ids)
+    .fetch_all(conn)
+    .await?)
+}
