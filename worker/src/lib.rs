@@ -3,10 +3,11 @@
 //! heartbeats, streams logs and writes XCom and the final state. The one crate
 //! that will link rdkafka.
 //!
-//! Today: the claim/run loop ([`run`]), Bash and empty tasks, Python tasks
-//! through the warm Python task runner ([`python_runner`]), task logs in the
-//! database and XComs. Sensors, Kafka and approval tasks come with the rest
-//! of issues #3 and #4.
+//! Today: the claim/run loop ([`run`]); Bash, empty, the time/file/bash/
+//! external-task sensors, TriggerDagRun, LatestOnly and the datetime/weekday
+//! branches natively ([`native`], sensors driven by [`sensor`]); Python tasks
+//! through the warm Python task runner ([`python_runner`]); task logs in the
+//! database and XComs. Kafka and approval tasks come with issues #4 and #5.
 
 mod bash_task;
 pub mod db_log;
