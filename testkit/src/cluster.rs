@@ -104,7 +104,10 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        let _ = Command::new(pg_sh()).arg("stop").arg(self.dir.path()).output();
+        let _ = Command::new(pg_sh())
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
     }
 }
 

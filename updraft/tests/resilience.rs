@@ -82,9 +82,10 @@ async fn wait_for(pool: &PgPool, query: &str, secs: u64, done: impl Fn(&str) -> 
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut last = String::new();
     while Instant::now() < deadline {
-        if let Ok(v) = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(query.to_owned()))
-            .fetch_one(pool)
-            .await
+        if let Ok(v) =
+            sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(query.to_owned()))
+                .fetch_one(pool)
+                .await
         {
             last = v.unwrap_or_default();
             if done(&last) {
@@ -445,5 +446,8 @@ async fn a_database_restart_under_load_loses_nothing() {
     let late = wait_for(&u.db.pool, q, 30, |d| d == "after_restart").await;
     assert_eq!(late, "after_restart", "{}", standalone.output());
     let status = standalone.stop();
-    assert!(status.success(), "standalone stops cleanly after the restart");
+    assert!(
+        status.success(),
+        "standalone stops cleanly after the restart"
+    );
 }
