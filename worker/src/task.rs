@@ -104,7 +104,7 @@ async fn finish_retrying(
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
             Err(e) => {
-                tracing::error!(error = %e, detail = ?e, "writing the final state failed");
+                tracing::error!(error = %e, "writing the final state failed");
                 return Err(e);
             }
             ok => return ok,

@@ -104,16 +104,26 @@ async fn run_components(
         async move { processor.run(stop).await }
     });
     let scheduler_task = tokio::spawn(scheduler.run(stopped()));
-    let worker_task = tokio::spawn(updraft_worker::run::run(
+    let mut worker_task = tokio::spawn(updraft_worker::run::run(
         worker_pool.clone(),
         worker_opts,
         stopped(),
     ));
-    shutdown.await;
-    println!("Stopping: running task instances finish first.");
-    let _ = stop_tx.send(true);
-    let (processor_done, scheduler_done, worker_done) =
-        tokio::join!(processor_task, scheduler_task, worker_task);
+    // The worker is the one component that can end on its own (it could not
+    // register, or was marked stopped): then everything stops, not only it.
+    let worker_done = tokio::select! {
+        () = shutdown => {
+            println!("Stopping: running task instances finish first.");
+            let _ = stop_tx.send(true);
+            worker_task.await
+        }
+        done = &mut worker_task => {
+            eprintln!("The worker stopped on its own; stopping the other components.");
+            let _ = stop_tx.send(true);
+            done
+        }
+    };
+    let (processor_done, scheduler_done) = tokio::join!(processor_task, scheduler_task);
     processor_done.context("the DAG processor panicked")?;
     scheduler_done.context("the scheduler panicked")?;
     let report = worker_done.context("the worker panicked")??;
