@@ -24,6 +24,7 @@ pub struct Settings {
     pub dag_processor: DagProcessorSettings,
     pub scheduler: SchedulerSettings,
     pub webserver: WebserverSettings,
+    pub worker: WorkerSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +65,13 @@ pub struct SchedulerSettings {
     pub catchup_by_default: bool,
     /// Airflow's `[scheduler] create_cron_data_intervals` (2.x default: true).
     pub create_cron_data_intervals: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Task instances one worker runs at once (Airflow's `[celery]
+    /// worker_concurrency`, default 16); `standalone`'s worker pool uses it.
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +186,14 @@ impl Settings {
                     8080,
                 )?,
             },
+            worker: WorkerSettings {
+                concurrency: layered.parse(
+                    "worker",
+                    "concurrency",
+                    &["AIRFLOW__CELERY__WORKER_CONCURRENCY"],
+                    16,
+                )?,
+            },
             home,
         };
         settings.validate()?;
@@ -205,6 +221,11 @@ impl Settings {
         if !(p.refresh_interval_secs.is_finite() && p.refresh_interval_secs > 0.0) {
             return Err(Error::Config(
                 "dag_processor.refresh_interval must be positive".into(),
+            ));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(Error::Config(
+                "worker.concurrency must be at least 1".into(),
             ));
         }
         if self.database.max_connections == 0 {
@@ -364,6 +385,7 @@ mod tests {
         assert!(s.database.url.is_none());
         assert_eq!(s.dag_processor.parse_timeout_secs, 30.0);
         assert_eq!(s.webserver.port, 8080);
+        assert_eq!(s.worker.concurrency, 16);
         assert!(s.database_url().is_err());
     }
 

@@ -1,9 +1,13 @@
 //! Dev-only helpers for tests that use the real thing: a fresh PostgreSQL
 //! database per test, cloned from a migrated template (fast: no migration per
 //! test), on the server named by `UPDRAFT_TEST_DATABASE_URL` (which
-//! `scripts/test.sh` starts on loopback).
+//! `scripts/test.sh` starts on loopback), or on a [`PgCluster`] of the test's
+//! own when the test restarts the server.
 
 use std::str::FromStr;
+
+mod cluster;
+pub use cluster::PgCluster;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -44,8 +48,14 @@ fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
 }
 
 impl TestDb {
+    /// On the shared test server (`UPDRAFT_TEST_DATABASE_URL`).
     pub async fn new() -> anyhow::Result<Self> {
-        let admin_url = admin_url()?;
+        Self::on(&admin_url()?).await
+    }
+
+    /// On the server at `admin_url` (e.g. a [`PgCluster`]'s).
+    pub async fn on(admin_url: &str) -> anyhow::Result<Self> {
+        let admin_url = admin_url.to_owned();
         let template = template_name();
         let mut admin = PgConnectOptions::from_str(&admin_url)?
             .disable_statement_logging()

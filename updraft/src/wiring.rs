@@ -14,6 +14,14 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     connect_url(settings.database_url()?, settings).await
 }
 
+/// Connects with a pool of `max_connections` instead of the configured size.
+pub async fn connect_sized(settings: &Settings, max_connections: u32) -> anyhow::Result<PgPool> {
+    let url = settings.database_url()?;
+    updraft_core::db::connect(url, max_connections)
+        .await
+        .with_context(|| format!("connecting to the database at {}", redact(url)))
+}
+
 pub async fn connect_url(url: &str, settings: &Settings) -> anyhow::Result<PgPool> {
     updraft_core::db::connect(url, settings.database.max_connections)
         .await

@@ -77,12 +77,18 @@ pub async fn run(
     let mut stopping = false;
     let mut last_beat = Instant::now();
     let mut wakeups = events::Wakeups::new(pool.clone(), &[events::TI_QUEUED]);
+    // Claims failing (the database restarting) are logged once per outage.
+    let mut claims_failing = false;
     tokio::pin!(shutdown);
     loop {
         let free = concurrency.saturating_sub(running.len());
         if !stopping && free > 0 {
             match claim(&pool, worker_id, &opts, free).await {
                 Ok(tis) => {
+                    if claims_failing {
+                        tracing::info!("claiming works again");
+                        claims_failing = false;
+                    }
                     // `once`: nothing more is queued for us now.
                     if opts.once && tis.len() < free {
                         stopping = true;
@@ -97,7 +103,11 @@ pub async fn run(
                     stopping = true;
                 }
                 // The database may be restarting: try again next round.
-                Err(e) => tracing::warn!(error = %e, "claiming failed"),
+                Err(e) if !claims_failing => {
+                    claims_failing = true;
+                    tracing::warn!(error = %e, "claiming failed; retrying every round");
+                }
+                Err(e) => tracing::debug!(error = %e, "claiming failed again"),
             }
         }
         if stopping && running.is_empty() {
@@ -134,6 +144,27 @@ pub async fn run(
         worker_id,
         tries_run,
     })
+}
+
+/// Whether `e` is the database being unreachable for a while (restarting,
+/// a dropped connection) rather than a fault in the statement: worth
+/// retrying the same statement once the database is back.
+pub(crate) fn is_transient(e: &updraft_core::Error) -> bool {
+    let updraft_core::Error::Database(e) = e else {
+        return false;
+    };
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut => true,
+        // SQLSTATE class 08 (connection exception) and 57P (the server
+        // shutting down or starting up).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 async fn claim(

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::db_log::DbLogSink;
 use crate::dispatch::{self, TryCtx};
 use crate::outcome::{self, Outcome};
-use crate::prepare::prepare;
+use crate::prepare::{Prepared, prepare};
 use crate::serialized::{DEFAULT_RETRY_DELAY, retry_delay};
 
 /// What every try of one worker shares.
@@ -46,19 +46,21 @@ pub async fn execute(env: TaskEnv, ti: TiRow) {
     ));
     let lost = Arc::new(Notify::new());
     let beat = tokio::spawn(heartbeat_loop(env.clone(), fence, Arc::clone(&lost)));
-    let task = load_task(&env.pool, &ti).await;
-    let outcome = match &task {
-        Ok(task) => run(&env, &ti, fence, task, &sink, &lost).await,
+    let (task, outcome) = match load_and_prepare(&env, &ti, fence).await {
+        Ok((task, prepared)) => {
+            let outcome = run(&ti, fence, &task, &prepared, &sink, &lost, &env).await;
+            (Some(task), outcome)
+        }
         Err(msg) => {
-            sink.error(msg);
-            Outcome::failed()
+            sink.error(&msg);
+            (None, Outcome::failed())
         }
     };
     beat.abort();
     let retry = task
         .as_ref()
         .map_or(DEFAULT_RETRY_DELAY, |t| retry_delay(&t.task, ti.try_number));
-    let line = match outcome::finish(&env.pool, &ti, fence, &outcome, retry).await {
+    let line = match finish_retrying(&env, &ti, fence, &outcome, retry).await {
         Ok(Transition::Applied(row)) => format!(
             "Marking task as {}. dag_id={}, task_id={}, run_id={}",
             row.state
@@ -75,6 +77,39 @@ pub async fn execute(env: TaskEnv, ti: TiRow) {
     sink.info(&line);
     drop(sink);
     writer.close().await;
+}
+
+/// The final write, retried while the database is unreachable (restarting):
+/// the try has ended and its result must not be lost to a dropped
+/// connection. Given up after one lease, when the scheduler may reap the try.
+/// A write that did commit but whose answer was lost is refused on retry
+/// (the try no longer owns the row), never applied twice.
+async fn finish_retrying(
+    env: &TaskEnv,
+    ti: &TiRow,
+    fence: Fence,
+    outcome: &Outcome,
+    retry: f64,
+) -> updraft_core::Result<Transition<TiRow>> {
+    let deadline = tokio::time::Instant::now() + env.lease;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match outcome::finish(&env.pool, ti, fence, outcome, retry).await {
+            Err(e)
+                if crate::run::is_transient(&e)
+                    && tokio::time::Instant::now() + pause < deadline =>
+            {
+                tracing::warn!(error = %e, "writing the final state failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "writing the final state failed");
+                return Err(e);
+            }
+            ok => return ok,
+        }
+    }
 }
 
 /// The serialized DAG and the task's entry in it.
@@ -127,28 +162,65 @@ async fn heartbeat_loop(env: TaskEnv, fence: Fence, lost: Arc<Notify>) {
     }
 }
 
-/// Renders and runs the task; how it ended.
-async fn run(
+/// Loads the task and renders its template fields. A failure while the
+/// database is unreachable (restarting) is not the task's: it is tried again
+/// once the database answers, within one lease (the heartbeat keeps it).
+async fn load_and_prepare(
     env: &TaskEnv,
     ti: &TiRow,
     fence: Fence,
+) -> Result<(Task, Prepared), String> {
+    let deadline = tokio::time::Instant::now() + env.lease;
+    loop {
+        let result = async {
+            let task = load_task(&env.pool, ti).await?;
+            let prepared = prepare(env, ti, fence, &task).await?;
+            Ok((task, prepared))
+        }
+        .await;
+        match result {
+            Err(msg) if tokio::time::Instant::now() < deadline && db_unreachable(env).await => {
+                tracing::warn!(error = %msg, "preparing the try failed with the database away; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(msg) => {
+                tracing::warn!(error = %msg, "preparing the try failed");
+                return Err(msg);
+            }
+            ok => return ok,
+        }
+    }
+}
+
+/// Whether the database cannot be reached right now.
+async fn db_unreachable(env: &TaskEnv) -> bool {
+    let ping = async {
+        let mut conn = env.pool.acquire().await?;
+        sqlx::query("SELECT 1").execute(&mut *conn).await?;
+        Ok::<_, sqlx::Error>(())
+    };
+    match ping.await {
+        Ok(()) => false,
+        Err(e) => crate::run::is_transient(&updraft_core::Error::Database(e)),
+    }
+}
+
+/// Runs the prepared task; how it ended.
+async fn run(
+    ti: &TiRow,
+    fence: Fence,
     task: &Task,
+    prepared: &Prepared,
     sink: &DbLogSink,
     lost: &Notify,
+    env: &TaskEnv,
 ) -> Outcome {
-    let prepared = match prepare(env, ti, fence, task).await {
-        Ok(p) => p,
-        Err(msg) => {
-            sink.error(&msg);
-            return Outcome::failed();
-        }
-    };
     let cx = TryCtx {
         env,
         ti,
         fence,
         task,
-        prepared: &prepared,
+        prepared,
         sink,
         lost,
     };

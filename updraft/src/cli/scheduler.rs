@@ -39,15 +39,79 @@ async fn one_pass(
     Ok((created, tasks))
 }
 
+/// The scheduler's passes with what they need; `standalone` runs the same loop.
+#[derive(Debug, Clone)]
+pub struct SchedulerLoop {
+    pub pool: PgPool,
+    pub creation: RunCreationOptions,
+    pub task_opts: TaskPassOptions,
+    /// The fallback poll between passes when nothing wakes the loop.
+    pub pause: Duration,
+}
+
+impl SchedulerLoop {
+    pub fn new(pool: PgPool, settings: &Settings, interval_secs: f64) -> Self {
+        let creation = RunCreationOptions::new(ScheduleDefaults::from(&settings.scheduler));
+        let task_opts = TaskPassOptions {
+            default_max_active_runs: creation.default_max_active_runs,
+            ..TaskPassOptions::default()
+        };
+        Self {
+            pool,
+            creation,
+            task_opts,
+            pause: Duration::from_secs_f64(interval_secs.clamp(0.01, 3600.0)),
+        }
+    }
+
+    /// Passes until `shutdown` resolves. A failed pass (the database
+    /// restarting, a connection dropped) is logged and the next one tried:
+    /// the loop never exits on a database error, and every pass starts from
+    /// what the database says, so nothing is lost between passes.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        // A finished try or a new run wakes the scheduler at once; `pause`
+        // is the fallback poll.
+        let mut wakeups = events::Wakeups::new(
+            self.pool.clone(),
+            &[events::TI_FINISHED, events::RUN_QUEUED],
+        );
+        tokio::pin!(shutdown);
+        let mut failing = false;
+        loop {
+            match one_pass(&self.pool, &self.creation, &self.task_opts).await {
+                Ok((created, t)) => {
+                    if failing {
+                        tracing::info!("scheduler passes work again");
+                        failing = false;
+                    }
+                    if created.runs_created > 0 {
+                        tracing::info!(runs = created.runs_created, "created runs");
+                    }
+                    if t != TaskPassReport::default() {
+                        tracing::debug!(?t, "scheduling pass");
+                    }
+                }
+                // Logged once per outage, not once per pass.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "scheduler pass failed; retrying every pass");
+                }
+                Err(e) => tracing::debug!(error = %e, "scheduler pass failed again"),
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = wakeups.wait(self.pause) => {}
+            }
+        }
+        drop(wakeups); // its listener holds a pooled connection: close() would wait on it
+    }
+}
+
 pub async fn run(args: SchedulerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let pool = wiring::connect(settings).await?;
-    let creation = RunCreationOptions::new(ScheduleDefaults::from(&settings.scheduler));
-    let task_opts = TaskPassOptions {
-        default_max_active_runs: creation.default_max_active_runs,
-        ..TaskPassOptions::default()
-    };
+    let sched = SchedulerLoop::new(pool.clone(), settings, args.interval);
     if args.once {
-        let (created, t) = one_pass(&pool, &creation, &task_opts).await?;
+        let (created, t) = one_pass(&pool, &sched.creation, &sched.task_opts).await?;
         println!(
             "Examined {} DAGs, created {} runs, {} DAGs failed.",
             created.dags_examined, created.runs_created, created.dags_failed
@@ -71,32 +135,7 @@ pub async fn run(args: SchedulerArgs, settings: &Settings) -> anyhow::Result<Exi
             ExitCode::from(1)
         });
     }
-    let pause = Duration::from_secs_f64(args.interval.clamp(0.01, 3600.0));
-    // A finished try or a new run wakes the scheduler at once; `--interval`
-    // is the fallback poll.
-    let mut wakeups =
-        events::Wakeups::new(pool.clone(), &[events::TI_FINISHED, events::RUN_QUEUED]);
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
-    loop {
-        match one_pass(&pool, &creation, &task_opts).await {
-            Ok((created, t)) => {
-                if created.runs_created > 0 {
-                    tracing::info!(runs = created.runs_created, "created runs");
-                }
-                if t != TaskPassReport::default() {
-                    tracing::debug!(?t, "scheduling pass");
-                }
-            }
-            // The database may be restarting: log, and try again next pass.
-            Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
-        }
-        tokio::select! {
-            () = &mut shutdown => break,
-            () = wakeups.wait(pause) => {}
-        }
-    }
-    drop(wakeups); // its listener holds a pooled connection: close() would wait on it
+    sched.run(shutdown_signal()).await;
     pool.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,16 @@
-//! `updraft standalone` (everything in one process) and `updraft dag-processor`.
+//! `updraft standalone` (DAG processor, scheduler and worker pool in one
+//! process, with an embedded database when none is configured) and
+//! `updraft dag-processor`.
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+use sqlx::PgPool;
+use tokio::sync::watch;
 use updraft_core::config::Settings;
+use updraft_worker::run::WorkerOptions;
 
+use crate::cli::scheduler::SchedulerLoop;
 use crate::embedded_db::EmbeddedDb;
 use crate::wiring;
 
@@ -18,8 +25,9 @@ pub async fn dag_processor(settings: &Settings) -> anyhow::Result<ExitCode> {
 }
 
 /// Starts the embedded database when no URL is configured, migrates, and runs
-/// the components. Today that is the DAG processor: the scheduler, workers
-/// and web UI join as they are built (issues #3, #5).
+/// the DAG processor, the scheduler loop and a worker pool in this process
+/// until SIGINT/SIGTERM. Then every component stops (the worker lets its
+/// running tries finish) and the embedded cluster stops last.
 pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let shutdown = shutdown_signal();
     let embedded = match settings.database.url {
@@ -66,16 +74,86 @@ async fn run_components(
     let first = processor
         .refresh(updraft_dag_processor::Mode::Changed)
         .await?;
-    let dags = updraft_core::store::dags::list(&pool).await?;
-    let errors = updraft_core::store::import_errors::list(&pool).await?;
+    print_loaded(settings, &pool, first.elapsed.as_secs_f64()).await?;
+
+    // One pool per component, so a busy worker cannot starve the scheduler
+    // of connections (and the other way round).
+    let concurrency = settings.worker.concurrency.max(1);
+    let scheduler_pool = wiring::connect(settings).await?;
+    let worker_pool = wiring::connect_sized(settings, worker_connections(settings)).await?;
+    let scheduler = SchedulerLoop::new(scheduler_pool.clone(), settings, 1.0);
+    let worker_opts = WorkerOptions {
+        concurrency,
+        ..WorkerOptions::default()
+    };
     println!(
-        "Updraft standalone: {} DAGs loaded from {} ({} import errors) in {:.2} s.",
+        "Scheduler and a worker pool of {concurrency} slots running; watching the dags \
+         folder. Ctrl-C stops. (Web UI: not built yet.)"
+    );
+
+    // Every component waits on the same stop flag; the signal sets it.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let processor_task = tokio::spawn({
+        let stop = stopped();
+        async move { processor.run(stop).await }
+    });
+    let scheduler_task = tokio::spawn(scheduler.run(stopped()));
+    let mut worker_task = tokio::spawn(updraft_worker::run::run(
+        worker_pool.clone(),
+        worker_opts,
+        stopped(),
+    ));
+    // The worker is the one component that can end on its own (it could not
+    // register, or was marked stopped): then everything stops, not only it.
+    let worker_done = tokio::select! {
+        () = shutdown => {
+            println!("Stopping: running task instances finish first.");
+            let _ = stop_tx.send(true);
+            worker_task.await
+        }
+        done = &mut worker_task => {
+            eprintln!("The worker stopped on its own; stopping the other components.");
+            let _ = stop_tx.send(true);
+            done
+        }
+    };
+    let (processor_done, scheduler_done) = tokio::join!(processor_task, scheduler_task);
+    processor_done.context("the DAG processor panicked")?;
+    scheduler_done.context("the scheduler panicked")?;
+    let report = worker_done.context("the worker panicked")??;
+    println!("Stopped ({} task instances ran).", report.tries_run);
+    worker_pool.close().await;
+    scheduler_pool.close().await;
+    pool.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The worker's pool: a connection per slot plus room for heartbeats and
+/// log writes, at least the configured size.
+fn worker_connections(settings: &Settings) -> u32 {
+    let slots = u32::try_from(settings.worker.concurrency).unwrap_or(u32::MAX);
+    settings
+        .database
+        .max_connections
+        .max(slots.saturating_add(4))
+}
+
+async fn print_loaded(settings: &Settings, pool: &PgPool, elapsed: f64) -> anyhow::Result<()> {
+    let dags = updraft_core::store::dags::list(pool).await?;
+    let errors = updraft_core::store::import_errors::list(pool).await?;
+    println!(
+        "Updraft standalone: {} DAGs loaded from {} ({} import errors) in {elapsed:.2} s.",
         dags.len(),
         settings.core.dags_folder.display(),
         errors.len(),
-        first.elapsed.as_secs_f64()
     );
-    for w in updraft_core::store::dags::all_warnings(&pool).await? {
+    for w in updraft_core::store::dags::all_warnings(pool).await? {
         println!(
             "  Warning: DAG {} task {}: {}",
             w.dag_id, w.task_id, w.message
@@ -89,11 +167,7 @@ async fn run_components(
             e.message
         );
     }
-    println!(
-        "Watching the dags folder; Ctrl-C stops. (Scheduler, workers and web UI: not built yet.)"
-    );
-    processor.run(shutdown).await;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what service managers and `timeout` send). The

@@ -33,8 +33,22 @@ impl Updraft {
         Self::with_dags(tempfile::tempdir().expect("tempdir"), dags).await
     }
 
+    /// With its own empty dags folder, its database on the server at
+    /// `admin_url` (a test-private `PgCluster`).
+    pub async fn on_server(admin_url: &str) -> Self {
+        let home = tempfile::tempdir().expect("tempdir");
+        let dags = home.path().join("dags");
+        std::fs::create_dir_all(&dags).expect("mkdir dags");
+        let db = TestDb::on(admin_url).await.expect("test database");
+        Self::with_db(db, home, dags)
+    }
+
     async fn with_dags(home: tempfile::TempDir, dags_folder: PathBuf) -> Self {
         let db = TestDb::new().await.expect("test database");
+        Self::with_db(db, home, dags_folder)
+    }
+
+    fn with_db(db: TestDb, home: tempfile::TempDir, dags_folder: PathBuf) -> Self {
         let me = Self {
             db,
             home,
