@@ -137,6 +137,9 @@ pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::
                 max_active_tis_per_dagrun: t
                     .max_active_tis_per_dagrun
                     .map(|n| clamp_i32(n.max(0) as f64)),
+                retry_delay: t.retry_delay.filter(|s| s.is_finite() && *s >= 0.0),
+                retry_exponential_backoff: t.retry_exponential_backoff,
+                max_retry_delay: t.max_retry_delay.filter(|s| s.is_finite() && *s >= 0.0),
             }
         })
         .collect())

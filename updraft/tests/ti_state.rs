@@ -636,3 +636,41 @@ async fn per_task_caps_hold_within_a_run_and_across_runs() {
         .expect("queue");
     assert_eq!(more.len(), 1, "{more:?}");
 }
+
+// Invariant: a reaped try waits its task's own retry delay (with backoff and
+// its cap), and the scheduler's default only when the row has none.
+#[tokio::test]
+async fn reaping_uses_the_tasks_retry_delay() {
+    let mut fx = Fx::new().await;
+    let own = fx.ti("d", "own", Ti::at("scheduled").tries(3)).await;
+    let backoff = fx.ti("d", "backoff", Ti::at("scheduled").tries(5)).await;
+    let default = fx.ti("d", "default", Ti::at("scheduled").tries(3)).await;
+    fx.sql("UPDATE task_instance SET retry_delay = 7 WHERE task_id = 'own'")
+        .await;
+    // Third try: 10 * 2^2 = 40, capped at 25.
+    fx.sql(
+        "UPDATE task_instance SET retry_delay = 10, retry_exponential_backoff = true,
+                                  max_retry_delay = 25, try_number = 3
+          WHERE task_id = 'backoff'",
+    )
+    .await;
+    let w = fx.worker("w").await;
+    assert_eq!(fx.run_all(w).await.len(), 3);
+    let now = (Utc::now() + TimeDelta::seconds(120)).trunc_subsecs(3);
+    let reaped = tis::reap_expired_leases(&mut fx.c, now, DELAY, 100)
+        .await
+        .expect("reap");
+    let wait = |id: Uuid| {
+        reaped
+            .iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.next_retry_at)
+            .map(|at| (at - now).num_milliseconds())
+    };
+    assert_eq!(wait(own), Some(7_000));
+    assert_eq!(wait(backoff), Some(25_000));
+    assert_eq!(
+        wait(default),
+        Some(i64::try_from(DELAY.as_millis()).unwrap_or(0))
+    );
+}

@@ -75,6 +75,14 @@ pub struct SerializedTask {
     /// Dynamic task mapping (`.expand`/`.expand_kwargs`), else null.
     #[serde(default)]
     pub mapped: Option<Value>,
+    /// Seconds.
+    #[serde(default)]
+    pub retry_delay: Option<f64>,
+    #[serde(default)]
+    pub retry_exponential_backoff: bool,
+    /// Seconds.
+    #[serde(default)]
+    pub max_retry_delay: Option<f64>,
 }
 
 fn all_success() -> String {

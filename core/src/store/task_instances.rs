@@ -15,7 +15,7 @@ use crate::Result;
 use crate::model::state::TaskInstanceState;
 
 /// One task instance of a new run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewTaskInstance {
     pub task_id: String,
     /// The task's class name (`task_type`).
@@ -28,6 +28,10 @@ pub struct NewTaskInstance {
     /// `max_active_tis_per_dag` / `max_active_tis_per_dagrun` (`None`: no cap).
     pub max_active_tis_per_dag: Option<i32>,
     pub max_active_tis_per_dagrun: Option<i32>,
+    /// The task's retry timing (seconds), for tries the scheduler reaps.
+    pub retry_delay: Option<f64>,
+    pub retry_exponential_backoff: bool,
+    pub max_retry_delay: Option<f64>,
 }
 
 /// Which run the task instances belong to.
@@ -55,13 +59,16 @@ pub async fn create_for_run(
         "INSERT INTO task_instance (id, dag_id, run_id, task_id, map_index, state, try_number,
                                     max_tries, operator, pool, pool_slots, queue,
                                     priority_weight, dag_version_id, max_active_tis_per_dag,
-                                    max_active_tis_per_dagrun)
+                                    max_active_tis_per_dagrun, retry_delay,
+                                    retry_exponential_backoff, max_retry_delay)
          SELECT u.id, $1, $2, u.task_id, -1, NULL, 0, u.max_tries, u.operator, u.pool,
-                u.pool_slots, u.queue, u.priority_weight, $3, u.per_dag, u.per_run
+                u.pool_slots, u.queue, u.priority_weight, $3, u.per_dag, u.per_run, u.delay,
+                u.backoff, u.max_delay
            FROM UNNEST($4::uuid[], $5::text[], $6::int4[], $7::text[], $8::text[], $9::int4[],
-                       $10::text[], $11::int4[], $12::int4[], $13::int4[])
+                       $10::text[], $11::int4[], $12::int4[], $13::int4[], $14::float8[],
+                       $15::bool[], $16::float8[])
                 AS u(id, task_id, max_tries, operator, pool, pool_slots, queue, priority_weight,
-                     per_dag, per_run)",
+                     per_dag, per_run, delay, backoff, max_delay)",
     )
     .bind(run.dag_id)
     .bind(run.run_id)
@@ -86,6 +93,14 @@ pub async fn create_for_run(
             .map(|t| t.max_active_tis_per_dagrun)
             .collect::<Vec<_>>(),
     )
+    .bind(tasks.iter().map(|t| t.retry_delay).collect::<Vec<_>>())
+    .bind(
+        tasks
+            .iter()
+            .map(|t| t.retry_exponential_backoff)
+            .collect::<Vec<_>>(),
+    )
+    .bind(tasks.iter().map(|t| t.max_retry_delay).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(done.rows_affected())

@@ -372,10 +372,12 @@ pub async fn expand(
         "INSERT INTO task_instance (id, dag_id, run_id, task_id, map_index, state, try_number,
                                     max_tries, operator, pool, pool_slots, queue,
                                     priority_weight, dag_version_id, max_active_tis_per_dag,
-                                    max_active_tis_per_dagrun)
+                                    max_active_tis_per_dagrun, retry_delay,
+                                    retry_exponential_backoff, max_retry_delay)
          SELECT gen_random_uuid(), t.dag_id, t.run_id, t.task_id, i, NULL, 0, t.max_tries,
                 t.operator, t.pool, t.pool_slots, t.queue, t.priority_weight, t.dag_version_id,
-                t.max_active_tis_per_dag, t.max_active_tis_per_dagrun
+                t.max_active_tis_per_dag, t.max_active_tis_per_dagrun, t.retry_delay,
+                t.retry_exponential_backoff, t.max_retry_delay
            FROM task_instance t, generate_series(1, $2 - 1) i
           WHERE t.id = $1",
     )

@@ -180,9 +180,11 @@ pub async fn first_poke_of_try(
 }
 
 /// Zombies: running tries whose lease ended before `now` become
-/// `up_for_retry` (next try not before `now + retry_delay`) while
-/// `try_number <= max_tries`, else `failed`; each with its history row.
-/// At most `limit`, oldest lease first.
+/// `up_for_retry` while `try_number <= max_tries`, else `failed`; each with
+/// its history row. The next try waits the task's own retry delay (doubled
+/// per try with exponential backoff, capped by `max_retry_delay`, as the
+/// worker computes it), or `retry_delay` for rows that have none. At most
+/// `limit`, oldest lease first.
 pub async fn reap_expired_leases(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
@@ -195,7 +197,12 @@ pub async fn reap_expired_leases(
                 SET state = CASE WHEN t.try_number <= t.max_tries
                                  THEN 'up_for_retry' ELSE 'failed' END,
                     next_retry_at = CASE WHEN t.try_number <= t.max_tries
-                                         THEN $1 + make_interval(secs => $2) END,
+                                         THEN $1 + make_interval(secs => CASE
+                                             WHEN t.retry_exponential_backoff
+                                             THEN LEAST(COALESCE(t.retry_delay, $2)
+                                                          * power(2, LEAST(GREATEST(t.try_number - 1, 0), 30)),
+                                                        COALESCE(t.max_retry_delay, 86400))
+                                             ELSE COALESCE(t.retry_delay, $2) END) END,
                     end_date = $1,
                     duration = GREATEST(EXTRACT(EPOCH FROM $1 - t.start_date)::float8, 0),
                     lease_expires_at = NULL, updated_at = now()
