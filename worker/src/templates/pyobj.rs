@@ -59,6 +59,31 @@ impl PyDateTime {
         }
     }
 
+    /// Python's `datetime.replace(year=…, …, microsecond=…)`; a value out of
+    /// range is Python's `ValueError`.
+    fn replaced(&self, kwargs: &Kwargs) -> Result<Self, Error> {
+        use chrono::{Datelike, NaiveDate, NaiveTime};
+        let n = &self.naive;
+        let get = |name: &str, current: u32| -> Result<u32, Error> {
+            Ok(kwargs.get::<Option<u32>>(name)?.unwrap_or(current))
+        };
+        let year = kwargs.get::<Option<i32>>("year")?.unwrap_or(n.year());
+        let (month, day) = (get("month", n.month())?, get("day", n.day())?);
+        let (hour, minute) = (get("hour", n.hour())?, get("minute", n.minute())?);
+        let second = get("second", n.second())?;
+        let micro = get("microsecond", n.nanosecond() / 1000)?;
+        kwargs.assert_all_used()?;
+        let out_of_range =
+            || Error::new(ErrorKind::InvalidOperation, "replace(): value out of range");
+        let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(out_of_range)?;
+        let time =
+            NaiveTime::from_hms_micro_opt(hour, minute, second, micro).ok_or_else(out_of_range)?;
+        Ok(Self {
+            naive: date.and_time(time),
+            ..self.clone()
+        })
+    }
+
     fn shifted(&self, delta: Duration) -> Self {
         Self {
             naive: self.naive + delta,
@@ -135,6 +160,16 @@ impl Object for PyDateTime {
                 Ok(Value::from(secs as f64))
             }
             "date" => Ok(Value::from(self.naive.format("%Y-%m-%d").to_string())),
+            "replace" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                Ok(Value::from_object(self.replaced(&kwargs)?))
+            }
+            // Monday is 0 (Python's `weekday()`), 1 for `isoweekday()`.
+            "weekday" | "isoweekday" => {
+                let from_monday = chrono::Datelike::weekday(&self.naive).num_days_from_monday();
+                let base = if method == "weekday" { 0 } else { 1 };
+                Ok(Value::from(i64::from(from_monday) + base))
+            }
             // pendulum's add()/subtract(); Jinja has no `+` on objects.
             "add" | "subtract" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;

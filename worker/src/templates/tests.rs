@@ -281,3 +281,29 @@ fn xcom_pull() {
     check(Dialect::V2, &[(dflt, "d")]);
     check(Dialect::V3, &[(dflt, "None")]);
 }
+
+// Python's datetime.replace / weekday on context dates (2024-01-02 is a Tuesday).
+#[test]
+fn datetime_replace_and_weekday() {
+    check(
+        Dialect::V2,
+        &[
+            (
+                "{{ data_interval_end.replace(hour=8) }}",
+                "2024-01-02 08:00:00+00:00",
+            ),
+            (
+                "{{ data_interval_end.replace(day=31, month=12, minute=5).isoformat() }}",
+                "2024-12-31T00:05:00+00:00",
+            ),
+            ("{{ data_interval_end.weekday() }}", "1"),
+            ("{{ data_interval_end.isoweekday() }}", "2"),
+        ],
+    );
+    let err = crate::templates::render_field(
+        &json!("{{ data_interval_end.replace(month=13) }}"),
+        &ctx(Dialect::V2),
+        &crate::templates::RenderOptions::default(),
+    );
+    assert!(err.is_err(), "month 13 is out of range");
+}
