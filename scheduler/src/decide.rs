@@ -13,7 +13,7 @@ use updraft_core::deps::past::{self, PastSettings, Previous};
 use updraft_core::deps::{self, Decision, UpstreamCounts};
 use updraft_core::model::TriggerRule;
 use updraft_core::model::mapping::ExpandInput;
-use updraft_core::model::serialized::SerializedTasks;
+use updraft_core::model::serialized::{SerializedDag, SerializedTask, SerializedTasks};
 use updraft_core::model::state::TaskInstanceState;
 use updraft_core::store::dag_runs::RunOutcome;
 use updraft_core::store::task_instances::TiStatus;
@@ -54,8 +54,23 @@ impl Graph {
     /// error: guessing one could run a task that must not run.
     pub fn from_serialized(data: &Value) -> Result<Self, String> {
         let dag = SerializedTasks::deserialize(data).map_err(|e| e.to_string())?;
-        let mut nodes = HashMap::with_capacity(dag.tasks.len());
-        for t in dag.tasks {
+        let catchup = data.get("catchup").and_then(Value::as_bool);
+        let timeout = data.get("dagrun_timeout").and_then(Value::as_f64);
+        Self::from_parts(&dag.tasks, catchup, timeout)
+    }
+
+    /// The graph of a typed serialized DAG.
+    pub fn from_dag(dag: &SerializedDag) -> Result<Self, String> {
+        Self::from_parts(&dag.tasks, dag.catchup, dag.dagrun_timeout)
+    }
+
+    fn from_parts(
+        tasks: &[SerializedTask],
+        catchup: Option<bool>,
+        dagrun_timeout: Option<f64>,
+    ) -> Result<Self, String> {
+        let mut nodes = HashMap::with_capacity(tasks.len());
+        for t in tasks {
             let name = t.trigger_rule.as_str();
             let rule = TriggerRule::parse(name)
                 .ok_or_else(|| format!("task {:?}: unknown trigger rule {name:?}", t.task_id))?;
@@ -65,12 +80,12 @@ impl Graph {
                 .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
                 .map(|d| d.with_timezone(&Utc));
             let node = Node {
-                upstream: t.upstream_task_ids,
+                upstream: t.upstream_task_ids.clone(),
                 rule,
                 is_empty: t.operator_kind == "empty",
                 is_setup: t.is_setup,
                 is_leaf: t.downstream_task_ids.is_empty(),
-                downstream: t.downstream_task_ids,
+                downstream: t.downstream_task_ids.clone(),
                 past: PastSettings {
                     depends_on_past: t.depends_on_past,
                     ignore_first_depends_on_past: t.ignore_first_depends_on_past,
@@ -80,12 +95,9 @@ impl Graph {
                 start_date,
                 mapped: t.mapped.as_ref().and_then(ExpandInput::from_block),
             };
-            nodes.insert(t.task_id, node);
+            nodes.insert(t.task_id.clone(), node);
         }
-        let catchup = data.get("catchup").and_then(Value::as_bool);
-        let dagrun_timeout = data
-            .get("dagrun_timeout")
-            .and_then(Value::as_f64)
+        let dagrun_timeout = dagrun_timeout
             .filter(|s| s.is_finite() && *s > 0.0)
             .map(|s| chrono::TimeDelta::milliseconds((s * 1000.0) as i64));
         Ok(Self {

@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::Value;
-use updraft_core::model::serialized::{SerializedTask, SerializedTasks};
+use updraft_core::model::serialized::SerializedTask;
 use updraft_core::store::task_instances::NewTaskInstance;
 use updraft_core::timetable::{DagSchedule, DataInterval, RunInfo};
 
@@ -77,21 +76,18 @@ fn clamp_i32(v: f64) -> i32 {
 /// `max_tries = retries` and its priority weight by the task's weight rule:
 /// downstream = own + every task downstream of it (each counted once),
 /// upstream = own + every task upstream of it, absolute = own.
-pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::Error> {
-    let dag = SerializedTasks::deserialize(data)?;
-    let index: HashMap<&str, usize> = dag
-        .tasks
+pub fn task_instances(tasks: &[SerializedTask]) -> Vec<NewTaskInstance> {
+    let index: HashMap<&str, usize> = tasks
         .iter()
         .enumerate()
         .map(|(i, t)| (t.task_id.as_str(), i))
         .collect();
-    let own: Vec<i64> = dag
-        .tasks
+    let own: Vec<i64> = tasks
         .iter()
         .map(|t| t.priority_weight.unwrap_or(1.0).round() as i64)
         .collect();
     let edges = |pick: fn(&SerializedTask) -> &[String]| -> Vec<Vec<usize>> {
-        dag.tasks
+        tasks
             .iter()
             .map(|t| {
                 pick(t)
@@ -101,8 +97,7 @@ pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::
             })
             .collect()
     };
-    let rules: Vec<WeightRule> = dag
-        .tasks
+    let rules: Vec<WeightRule> = tasks
         .iter()
         .map(|t| WeightRule::of(t.weight_rule.as_ref()))
         .collect();
@@ -112,8 +107,7 @@ pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::
     let up = rules
         .contains(&WeightRule::Upstream)
         .then(|| relatives_weights(&edges(|t| &t.upstream_task_ids), &own));
-    Ok(dag
-        .tasks
+    tasks
         .iter()
         .enumerate()
         .map(|(i, t)| {
@@ -142,7 +136,7 @@ pub fn task_instances(data: &Value) -> Result<Vec<NewTaskInstance>, serde_json::
                 max_retry_delay: t.max_retry_delay.filter(|s| s.is_finite() && *s >= 0.0),
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Task ids per reachability block: a bit set of this many tasks per node at
@@ -223,8 +217,9 @@ fn relatives_weights_in_blocks(edges: &[Vec<usize>], own: &[i64], block: usize) 
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use serde::Deserialize;
     use serde_json::json;
-    use updraft_core::model::serialized::Schedule;
+    use updraft_core::model::serialized::{Schedule, SerializedTasks};
     use updraft_core::timetable::{DagTiming, Dialect, ScheduleDefaults, TriggerOptions};
 
     use super::*;
@@ -375,7 +370,8 @@ mod tests {
                 task("c", &["a"], &["d"], rule),
                 task("d", &["b", "c"], &[], rule),
             ]});
-            let tis = task_instances(&data).expect("tasks");
+            let tasks = SerializedTasks::deserialize(&data).expect("tasks").tasks;
+            let tis = task_instances(&tasks);
             let got: Vec<(&str, i32)> = tis
                 .iter()
                 .map(|t| (t.task_id.as_str(), t.priority_weight))

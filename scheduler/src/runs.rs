@@ -8,7 +8,6 @@
 //! regardless (`ON CONFLICT DO NOTHING`).
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::model::SerializedDag;
@@ -99,8 +98,8 @@ async fn schedule_dag(
     opts: &RunCreationOptions,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let serialized = parse_dag(&dag.dag_id, &dag.data)?;
-    let schedule = schedule_of(&serialized, &opts.defaults)?;
+    let serialized = &dag.data.0;
+    let schedule = schedule_of(serialized, &opts.defaults)?;
     if !schedule.timetable.can_be_scheduled() {
         dag_runs::set_next_dagrun(conn, &dag.dag_id, &NextDagRun::default()).await?;
         return Ok(0);
@@ -119,10 +118,7 @@ async fn schedule_dag(
     let due = plan::due_runs(&schedule, last, now, room.min(opts.max_runs_per_dag));
     let mut created = 0;
     if !due.create.is_empty() {
-        let tasks = plan::task_instances(&dag.data).map_err(|source| Error::Corrupt {
-            dag_id: dag.dag_id.clone(),
-            source,
-        })?;
+        let tasks = plan::task_instances(&serialized.tasks);
         for info in &due.create {
             let run = NewDagRun {
                 dag_id: dag.dag_id.clone(),
@@ -155,13 +151,6 @@ async fn schedule_dag(
     });
     dag_runs::set_next_dagrun(conn, &dag.dag_id, &next).await?;
     Ok(created)
-}
-
-fn parse_dag(dag_id: &str, data: &Value) -> Result<SerializedDag> {
-    SerializedDag::deserialize(data).map_err(|source| Error::Corrupt {
-        dag_id: dag_id.to_owned(),
-        source,
-    })
 }
 
 fn schedule_of(dag: &SerializedDag, defaults: &ScheduleDefaults) -> Result<DagSchedule> {
@@ -214,10 +203,9 @@ pub async fn trigger(
         return Err(Error::InvalidRunId(id.clone()));
     }
     let mut tx = pool.begin().await?;
-    let Some((_, data)) = dag_runs::current_version(&mut tx, &req.dag_id).await? else {
+    let Some((_, dag)) = dag_runs::current_version(&mut tx, &req.dag_id).await? else {
         return Err(Error::DagNotFound(req.dag_id.clone()));
     };
-    let dag = parse_dag(&req.dag_id, &data)?;
     let schedule = schedule_of(&dag, defaults)?;
     let logical_date = req.logical_date.unwrap_or(now);
     let interval = schedule.timetable.infer_manual_data_interval(logical_date);
@@ -241,10 +229,7 @@ pub async fn trigger(
             run_id,
         });
     };
-    let tasks = plan::task_instances(&data).map_err(|source| Error::Corrupt {
-        dag_id: req.dag_id.clone(),
-        source,
-    })?;
+    let tasks = plan::task_instances(&dag.tasks);
     let run_ref = RunRef {
         dag_id: &run.dag_id,
         run_id: &run.run_id,

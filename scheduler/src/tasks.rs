@@ -168,11 +168,10 @@ pub async fn examine_run(
     now: DateTime<Utc>,
     report: &mut TaskPassReport,
 ) -> Result<()> {
-    let graph =
-        Graph::from_serialized(&run.data).map_err(|reason| crate::Error::Unschedulable {
-            dag_id: run.dag_id.clone(),
-            reason,
-        })?;
+    let graph = Graph::from_dag(&run.data).map_err(|reason| crate::Error::Unschedulable {
+        dag_id: run.dag_id.clone(),
+        reason,
+    })?;
     if let Some(limit) = graph.dagrun_timeout
         && run.start_date.is_some_and(|start| start + limit < now)
     {

@@ -26,6 +26,9 @@ pub struct SerializedDag {
     pub owner: Option<String>,
     #[serde(default)]
     pub dialect: Option<String>,
+    /// Seconds.
+    #[serde(default)]
+    pub dagrun_timeout: Option<f64>,
     pub tasks: Vec<SerializedTask>,
 }
 

@@ -10,7 +10,10 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
+
+use crate::model::SerializedDag;
 
 use crate::Result;
 
@@ -199,8 +202,9 @@ pub struct SchedulableDag {
     pub dag_id: String,
     pub max_active_runs: Option<i32>,
     pub dag_version_id: i64,
-    /// The serialized DAG (docs/serialized-dag.md).
-    pub data: Value,
+    /// The serialized DAG (docs/serialized-dag.md), decoded straight from
+    /// jsonb into its typed view (no `Value` tree of a large DAG in memory).
+    pub data: Json<SerializedDag>,
 }
 
 /// Locks up to `limit` active, unpaused DAGs that have a schedule, skipping
@@ -272,15 +276,16 @@ pub async fn set_paused(conn: &mut PgConnection, dag_id: &str, paused: bool) -> 
 pub async fn current_version(
     conn: &mut PgConnection,
     dag_id: &str,
-) -> Result<Option<(i64, Value)>> {
-    Ok(sqlx::query_as(
+) -> Result<Option<(i64, SerializedDag)>> {
+    let row: Option<(i64, Json<SerializedDag>)> = sqlx::query_as(
         "SELECT s.dag_version_id, v.data FROM serialized_dag s
            JOIN dag_version v ON v.id = s.dag_version_id
           WHERE s.dag_id = $1",
     )
     .bind(dag_id)
     .fetch_optional(conn)
-    .await?)
+    .await?;
+    Ok(row.map(|(id, Json(dag))| (id, dag)))
 }
 
 // ------------------------------------------------------------ running runs
@@ -346,8 +351,8 @@ pub struct LockedRun {
     pub run_id: String,
     pub start_date: Option<DateTime<Utc>>,
     /// The serialized DAG of the run's version (the DAG's current one when
-    /// the run has none).
-    pub data: Value,
+    /// the run has none), typed.
+    pub data: Json<SerializedDag>,
 }
 
 /// Locks up to `limit` running runs of unpaused DAGs (as in Airflow, a paused

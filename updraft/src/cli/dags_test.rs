@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use updraft_core::model::serialized::SerializedDag;
@@ -262,8 +261,7 @@ pub async fn task_test(
     let Some((version_id, data)) = dag_runs::current_version(&mut conn, &args.dag_id).await? else {
         anyhow::bail!("Dag {:?} could not be found", args.dag_id);
     };
-    let new_ti = updraft_scheduler::plan::task_instances(&data)
-        .context("reading the serialized DAG")?
+    let new_ti = updraft_scheduler::plan::task_instances(&data.tasks)
         .into_iter()
         .find(|t| t.task_id == args.task_id)
         .with_context(|| format!("Task {:?} not found in DAG {:?}", args.task_id, args.dag_id))?;
@@ -341,7 +339,7 @@ async fn run_one(
 async fn run_context(
     conn: &mut sqlx::PgConnection,
     args: &TaskTestArgs,
-    data: &Value,
+    dag: &SerializedDag,
     defaults: &ScheduleDefaults,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(DateTime<Utc>, Value, (DateTime<Utc>, DateTime<Utc>))> {
@@ -365,8 +363,7 @@ async fn run_context(
             ),
         }
     }
-    let dag = SerializedDag::deserialize(data).context("reading the serialized DAG")?;
-    let schedule = DagSchedule::from_dag(&dag, defaults).context("reading the DAG's schedule")?;
+    let schedule = DagSchedule::from_dag(dag, defaults).context("reading the DAG's schedule")?;
     let i = schedule.timetable.infer_manual_data_interval(logical_date);
     Ok((
         logical_date,

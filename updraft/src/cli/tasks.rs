@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use updraft_core::config::Settings;
 use updraft_core::model::serialized::SerializedTasks;
@@ -341,8 +341,8 @@ async fn clear(pool: &PgPool, args: ClearArgs) -> anyhow::Result<ExitCode> {
     let data = dags::serialized(pool, &args.dag_id)
         .await?
         .with_context(|| format!("Dag {:?} could not be found", args.dag_id))?;
-    let retries: HashMap<String, i32> = updraft_scheduler::plan::task_instances(&data)
-        .context("reading the serialized DAG")?
+    let tasks = SerializedTasks::deserialize(&data).context("reading the serialized DAG")?;
+    let retries: HashMap<String, i32> = updraft_scheduler::plan::task_instances(&tasks.tasks)
         .into_iter()
         .map(|t| (t.task_id, t.max_tries))
         .collect();
