@@ -674,3 +674,22 @@ async fn reaping_uses_the_tasks_retry_delay() {
         Some(i64::try_from(DELAY.as_millis()).unwrap_or(0))
     );
 }
+
+// Invariant: a worker of named queues claims only those; one with no
+// queues (standalone, like Airflow's LocalExecutor) claims every queue.
+#[tokio::test]
+async fn claiming_by_queue_and_every_queue() {
+    let mut fx = Fx::new().await;
+    fx.ti("d", "etl", Ti::at("queued")).await;
+    fx.sql("UPDATE task_instance SET queue = 'etl'").await;
+    let w = fx.worker("w").await;
+    let default_only = tis::claim(&mut fx.c, w, &queues(), 10, LEASE)
+        .await
+        .expect("claim");
+    assert!(default_only.is_empty(), "{default_only:?}");
+    let any = tis::claim(&mut fx.c, w, &[], 10, LEASE)
+        .await
+        .expect("claim");
+    assert_eq!(any.len(), 1);
+    assert_eq!(any[0].queue, "etl");
+}

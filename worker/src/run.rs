@@ -17,6 +17,7 @@ use crate::task::{self, TaskEnv};
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
+    /// Queues to take task instances from; empty: every queue.
     pub queues: Vec<String>,
     /// Tries run at once.
     pub concurrency: usize,

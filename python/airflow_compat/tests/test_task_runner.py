@@ -77,6 +77,17 @@ class DetermineKwargsTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             child.determine_kwargs(lambda ds: 0, ["x"], {"ds": "d"})
 
+    # Airflow 2.10 also checks keyword-only names among the first len(args)
+    # parameters; Airflow 3 skips them (example_python_operators' callable).
+    def test_keyword_only_names_clash_in_2x_only(self):
+        def fn(currency, *items, discount=0.0, **context):
+            return discount
+
+        args = ["EUR", 1.0, 2.0]
+        with self.assertRaises(ValueError):
+            child.determine_kwargs(fn, args, {"discount": 0.1})
+        self.assertEqual(child.determine_kwargs(fn, args, {"discount": 0.1}, "3"), {"discount": 0.1})
+
 
 class DecodeTest(unittest.TestCase):
     def test_tagged_values_decode(self):

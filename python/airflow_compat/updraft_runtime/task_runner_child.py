@@ -63,15 +63,21 @@ def load_task(req):
     return dag, task
 
 
-def determine_kwargs(fn, args, kwargs):
+def determine_kwargs(fn, args, kwargs, dialect="2"):
     """Airflow's ``KeywordParameters.determine``: every key when the callable
-    takes ``**kwargs``, else only the names of its parameters."""
+    takes ``**kwargs``, else only the names of its parameters. A positional
+    argument may not take a name the keywords use; Airflow 2.10 checks the
+    first ``len(args)`` parameters whatever their kind, Airflow 3 skips the
+    keyword-only ones and ``**kwargs`` (which positional values never fill)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return dict(kwargs)
     names = list(sig.parameters)
     for name in names[:len(args)]:
+        kind = sig.parameters[name].kind
+        if dialect == "3" and kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD):
+            continue
         if name in kwargs:
             raise ValueError(f"The key {name!r} in args is a part of kwargs and therefore reserved.")
     if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
@@ -99,7 +105,8 @@ def call_callable(req, task, context):
     merged.update(op_kwargs)
     merged["templates_dict"] = templates_dict
     fn = task.python_callable
-    return fn(*op_args, **determine_kwargs(fn, op_args, merged))
+    dialect = (req.get("context") or {}).get("dialect", "2")
+    return fn(*op_args, **determine_kwargs(fn, op_args, merged, dialect))
 
 
 def _apply_rendered(req, task):

@@ -84,6 +84,8 @@ async fn run_components(
     let scheduler = SchedulerLoop::new(scheduler_pool.clone(), settings, 1.0);
     let worker_opts = WorkerOptions {
         concurrency,
+        // Like Airflow's standalone (LocalExecutor), run tasks of any queue.
+        queues: Vec::new(),
         ..WorkerOptions::default()
     };
     println!(

@@ -12,7 +12,8 @@ use super::{Fence, FinishOutcome, TiRow, Transition, refusal};
 use crate::model::state::TaskInstanceState;
 use crate::{Error, Result};
 
-/// `queued` → `running` for up to `limit` TIs of the given queues, by
+/// `queued` → `running` for up to `limit` TIs of the given queues (no
+/// queues: every queue, as Airflow's LocalExecutor ignores them), by
 /// priority: the try counted when it was scheduled, owned by `worker_id` until
 /// `now() + lease`. The worker must be registered and running.
 pub async fn claim(
@@ -29,7 +30,8 @@ pub async fn claim(
                 lease_expires_at = now() + make_interval(secs => $4), last_heartbeat_at = now(),
                 start_date = now(), end_date = NULL, duration = NULL, next_retry_at = NULL,
                 updated_at = now()
-           FROM (SELECT id FROM task_instance WHERE state = 'queued' AND queue = ANY($2)
+           FROM (SELECT id FROM task_instance
+                  WHERE state = 'queued' AND (cardinality($2::text[]) = 0 OR queue = ANY($2))
                   ORDER BY priority_weight DESC, queued_at, id
                   LIMIT $3 FOR UPDATE SKIP LOCKED) c,
                 worker w
