@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::model::{ParseError, ParseErrorKind, ParseResult, ParseWarning, SerializedDag};
 use updraft_core::store::dag_files::{self, DagFileRecord};
 use updraft_core::store::dags::{self, DagSource, DagUpsert};
@@ -34,13 +34,37 @@ pub struct BatchOutcome {
     pub deactivated: usize,
 }
 
+/// A batch whose serialized DAGs are bigger than this is written on a
+/// connection that is closed afterwards: a pooled connection keeps the
+/// buffers it grew (tens of MB for a 10,000-task DAG) for as long as it lives.
+const BIG_BATCH_BYTES: usize = 4 << 20;
+
 /// Stores `batch` atomically.
 pub async fn persist_batch(
     pool: &PgPool,
     batch: Vec<ParsedFile>,
     paused_at_creation: bool,
 ) -> updraft_core::Result<BatchOutcome> {
-    let mut tx = pool.begin().await?;
+    let bytes: usize = batch
+        .iter()
+        .flat_map(|f| f.result.dags.iter())
+        .map(|d| d.get().len())
+        .sum();
+    let mut conn = pool.acquire().await?;
+    let outcome = persist_on(&mut conn, batch, paused_at_creation).await;
+    if bytes > BIG_BATCH_BYTES {
+        // Closing is best effort: the batch is already committed (or not).
+        let _ = conn.detach().close().await;
+    }
+    outcome
+}
+
+async fn persist_on(
+    conn: &mut PgConnection,
+    batch: Vec<ParsedFile>,
+    paused_at_creation: bool,
+) -> updraft_core::Result<BatchOutcome> {
+    let mut tx = conn.begin().await?;
     dags::lock_for_versioning(&mut tx).await?;
 
     let mut parsed: Parsed = Vec::new();

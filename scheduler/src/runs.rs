@@ -16,6 +16,7 @@ use updraft_core::store::events;
 use updraft_core::store::task_instances::{self, RunRef};
 use updraft_core::timetable::{DagSchedule, DataInterval, ScheduleDefaults};
 
+use crate::dag_cache;
 use crate::plan;
 use crate::{Error, Result};
 
@@ -98,7 +99,7 @@ async fn schedule_dag(
     opts: &RunCreationOptions,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let serialized = &dag.data.0;
+    let serialized = &*dag_cache::version(conn, &dag.dag_id, dag.dag_version_id).await?;
     let schedule = schedule_of(serialized, &opts.defaults)?;
     if !schedule.timetable.can_be_scheduled() {
         dag_runs::set_next_dagrun(conn, &dag.dag_id, &NextDagRun::default()).await?;
@@ -203,9 +204,10 @@ pub async fn trigger(
         return Err(Error::InvalidRunId(id.clone()));
     }
     let mut tx = pool.begin().await?;
-    let Some((_, dag)) = dag_runs::current_version(&mut tx, &req.dag_id).await? else {
+    let Some(version_id) = dag_runs::current_version_id(&mut tx, &req.dag_id).await? else {
         return Err(Error::DagNotFound(req.dag_id.clone()));
     };
+    let dag = dag_cache::version(&mut tx, &req.dag_id, version_id).await?;
     let schedule = schedule_of(&dag, defaults)?;
     let logical_date = req.logical_date.unwrap_or(now);
     let interval = schedule.timetable.infer_manual_data_interval(logical_date);

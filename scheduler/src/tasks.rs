@@ -21,6 +21,7 @@ use updraft_core::store::ti_state;
 use updraft_core::store::xcom;
 
 use crate::Result;
+use crate::dag_cache;
 use crate::decide::{self, Graph, PastView};
 use crate::settle::settle;
 
@@ -168,7 +169,8 @@ pub async fn examine_run(
     now: DateTime<Utc>,
     report: &mut TaskPassReport,
 ) -> Result<()> {
-    let graph = Graph::from_dag(&run.data).map_err(|reason| crate::Error::Unschedulable {
+    let dag = dag_cache::version(conn, &run.dag_id, run.dag_version_id).await?;
+    let graph = Graph::from_dag(&dag).map_err(|reason| crate::Error::Unschedulable {
         dag_id: run.dag_id.clone(),
         reason,
     })?;

@@ -201,10 +201,9 @@ pub async fn count_active(conn: &mut PgConnection, dag_id: &str) -> Result<i64> 
 pub struct SchedulableDag {
     pub dag_id: String,
     pub max_active_runs: Option<i32>,
+    /// Its current version: the serialized DAG is read by id (and cached by
+    /// the scheduler, versions being immutable), not with every pass.
     pub dag_version_id: i64,
-    /// The serialized DAG (docs/serialized-dag.md), decoded straight from
-    /// jsonb into its typed view (no `Value` tree of a large DAG in memory).
-    pub data: Json<SerializedDag>,
 }
 
 /// Locks up to `limit` active, unpaused DAGs that have a schedule, skipping
@@ -217,10 +216,9 @@ pub async fn lock_schedulable(
     exclude: &[String],
 ) -> Result<Vec<SchedulableDag>> {
     Ok(sqlx::query_as(
-        "SELECT d.dag_id, d.max_active_runs, s.dag_version_id, v.data
+        "SELECT d.dag_id, d.max_active_runs, s.dag_version_id
            FROM dag d
            JOIN serialized_dag s ON s.dag_id = d.dag_id
-           JOIN dag_version v ON v.id = s.dag_version_id
           WHERE d.is_active AND NOT d.is_paused AND d.schedule->>'type' <> 'none'
             AND NOT (d.dag_id = ANY($2))
           ORDER BY d.next_dagrun_create_after NULLS FIRST, d.dag_id
@@ -270,6 +268,29 @@ pub async fn set_paused(conn: &mut PgConnection, dag_id: &str, paused: bool) -> 
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// One version of a serialized DAG, typed (`None`: no such version).
+pub async fn version_dag(
+    conn: &mut PgConnection,
+    version_id: i64,
+) -> Result<Option<SerializedDag>> {
+    let row: Option<Json<SerializedDag>> =
+        sqlx::query_scalar("SELECT data FROM dag_version WHERE id = $1")
+            .bind(version_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|Json(dag)| dag))
+}
+
+/// The id of the DAG's current version.
+pub async fn current_version_id(conn: &mut PgConnection, dag_id: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT dag_version_id FROM serialized_dag WHERE dag_id = $1")
+            .bind(dag_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// The current serialized DAG and its version, for a manual run.
@@ -343,16 +364,16 @@ pub async fn start_queued(
     .await?)
 }
 
-/// A running run, locked, with the serialized DAG it runs on.
+/// A running run, locked, with the version of the DAG it runs on.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LockedRun {
     pub id: i64,
     pub dag_id: String,
     pub run_id: String,
     pub start_date: Option<DateTime<Utc>>,
-    /// The serialized DAG of the run's version (the DAG's current one when
-    /// the run has none), typed.
-    pub data: Json<SerializedDag>,
+    /// The run's DAG version (the DAG's current one when the run has none);
+    /// read with [`version_dag`].
+    pub dag_version_id: i64,
 }
 
 /// Locks up to `limit` running runs of unpaused DAGs (as in Airflow, a paused
@@ -365,12 +386,13 @@ pub async fn lock_running(
     exclude: &[i64],
 ) -> Result<Vec<LockedRun>> {
     Ok(sqlx::query_as(
-        "SELECT r.id, r.dag_id, r.run_id, r.start_date, v.data
+        "SELECT r.id, r.dag_id, r.run_id, r.start_date,
+                COALESCE(r.dag_version_id, s.dag_version_id) AS dag_version_id
            FROM dag_run r
            JOIN dag d ON d.dag_id = r.dag_id
            LEFT JOIN serialized_dag s ON s.dag_id = r.dag_id
-           JOIN dag_version v ON v.id = COALESCE(r.dag_version_id, s.dag_version_id)
-          WHERE r.state = 'running' AND NOT d.is_paused AND NOT (r.id = ANY($2))
+          WHERE COALESCE(r.dag_version_id, s.dag_version_id) IS NOT NULL
+            AND r.state = 'running' AND NOT d.is_paused AND NOT (r.id = ANY($2))
           ORDER BY r.last_scheduling_decision NULLS FIRST, r.id
           LIMIT $1
           FOR UPDATE OF r SKIP LOCKED",
@@ -488,11 +510,12 @@ pub async fn lock_one_running(
     run_id: &str,
 ) -> Result<Option<LockedRun>> {
     Ok(sqlx::query_as(
-        "SELECT r.id, r.dag_id, r.run_id, r.start_date, v.data
+        "SELECT r.id, r.dag_id, r.run_id, r.start_date,
+                COALESCE(r.dag_version_id, s.dag_version_id) AS dag_version_id
            FROM dag_run r
            LEFT JOIN serialized_dag s ON s.dag_id = r.dag_id
-           JOIN dag_version v ON v.id = COALESCE(r.dag_version_id, s.dag_version_id)
-          WHERE r.dag_id = $1 AND r.run_id = $2 AND r.state = 'running'
+          WHERE COALESCE(r.dag_version_id, s.dag_version_id) IS NOT NULL
+            AND r.dag_id = $1 AND r.run_id = $2 AND r.state = 'running'
           FOR UPDATE OF r",
     )
     .bind(dag_id)
