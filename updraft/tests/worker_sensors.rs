@@ -153,9 +153,11 @@ async fn poke_mode_succeeds_once_the_file_appears() {
         Some("running"),
         "no file yet: still poking"
     );
+    // Taken before the file exists: the poke that sees it may end the try
+    // before this test would read the clock again.
+    let appeared = Utc::now();
     std::fs::create_dir_all(base.path().join("in")).expect("mkdir");
     std::fs::write(base.path().join("in/data.csv"), "1").expect("write");
-    let appeared = Utc::now();
 
     let done = wait_state(&u, "poke_file", "r", "wait", &["success", "failed"]).await;
     assert_eq!(

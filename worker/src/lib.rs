@@ -10,6 +10,7 @@
 //! database and XComs. Kafka and approval tasks come with issues #4 and #5.
 
 mod bash_task;
+mod dag_cache;
 pub mod db_log;
 pub mod dispatch;
 pub mod log_sink;

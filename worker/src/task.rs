@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use sqlx::PgPool;
 use tokio::sync::Notify;
-use updraft_core::store::dags;
 use updraft_core::store::ti_state::{self, Fence, TiRow, Transition};
 use uuid::Uuid;
 
@@ -115,15 +114,13 @@ async fn finish_retrying(
 /// The serialized DAG and the task's entry in it.
 #[derive(Debug)]
 pub struct Task {
-    pub dag: Json,
+    /// Shared by the tries of one DAG version (`crate::dag_cache`).
+    pub dag: Arc<Json>,
     pub task: Json,
 }
 
 async fn load_task(pool: &PgPool, ti: &TiRow) -> Result<Task, String> {
-    let dag = dags::serialized(pool, &ti.dag_id)
-        .await
-        .map_err(|e| format!("loading serialized DAG {}: {e}", ti.dag_id))?
-        .ok_or_else(|| format!("DAG {} has no serialized form", ti.dag_id))?;
+    let dag = crate::dag_cache::dag_of(pool, ti.id, &ti.dag_id).await?;
     let task = dag
         .get("tasks")
         .and_then(Json::as_array)

@@ -380,6 +380,16 @@ pub async fn serialized(pool: &PgPool, dag_id: &str) -> Result<Option<Value>> {
     .await?)
 }
 
+/// One stored version of a serialized DAG (`None`: no such version).
+pub async fn version_data(pool: &PgPool, version_id: i64) -> Result<Option<Value>> {
+    Ok(
+        sqlx::query_scalar("SELECT data FROM dag_version WHERE id = $1")
+            .bind(version_id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// Version numbers stored for a DAG, oldest first.
 pub async fn versions(pool: &PgPool, dag_id: &str) -> Result<Vec<(i32, String)>> {
     Ok(sqlx::query_as(

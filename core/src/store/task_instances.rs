@@ -364,3 +364,17 @@ pub async fn states_at_logical_date(
     .fetch_all(conn)
     .await?)
 }
+
+/// The DAG version a task instance runs on: its own, or the DAG's current
+/// one for rows created without (`None`: neither exists).
+pub async fn dag_version_of(conn: &mut PgConnection, ti_id: uuid::Uuid) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(ti.dag_version_id, s.dag_version_id) FROM task_instance ti
+           LEFT JOIN serialized_dag s ON s.dag_id = ti.dag_id
+          WHERE ti.id = $1",
+    )
+    .bind(ti_id)
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}

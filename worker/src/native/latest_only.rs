@@ -97,7 +97,7 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
             .info("Externally triggered DAG_Run: allowing execution to proceed.");
         return follow(cx, direct_downstream(cx));
     }
-    let schedule = serde_json::from_value::<SerializedDag>(cx.task.dag.clone())
+    let schedule = <SerializedDag as serde::Deserialize>::deserialize(&*cx.task.dag)
         .map_err(|e| e.to_string())
         .and_then(|d| DagSchedule::from_dag(&d, &SCHEDULE_DEFAULTS).map_err(|e| e.to_string()));
     let schedule = match schedule {
