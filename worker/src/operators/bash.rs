@@ -16,8 +16,8 @@
 //! - on timeout or cancellation the whole group gets SIGTERM, then SIGKILL after
 //!   a grace period, so background children die with the command;
 //! - should the worker itself die (even by SIGKILL, which it cannot catch),
-//!   a [`Lifeline`] watchdog kills the whole group, so no command outlives
-//!   the worker that started it.
+//!   the worker's watchdog ([`super::reaper`]) kills the whole group, so no
+//!   command outlives the worker that started it.
 //!
 //! Rendering the command and masking secrets happen elsewhere (templates, and a
 //! [`crate::log_sink::Filtered`] sink); this module does not touch the database.
@@ -35,6 +35,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
 
+use super::reaper;
 use crate::log_sink::LogSink;
 
 mod encoding;
@@ -199,7 +200,7 @@ pub async fn run_bash<S: LogSink>(
     let group = GroupGuard(child.id());
     // Declared after `group`, so dropped before it: the watchdog goes first.
     let lifeline = match group.0 {
-        Some(pgid) => Some(Lifeline::start(pgid).map_err(|e| {
+        Some(pgid) => Some(reaper::Registration::new(pgid).map_err(|e| {
             // Without a lifeline the command could outlive a crashed worker:
             // do not run it.
             let _ = child.start_kill();
@@ -364,48 +365,6 @@ async fn signal_group(pgid: Option<u32>, signal: &str) {
         .await;
     if let Err(e) = status {
         tracing::warn!(error = %e, pgid, signal, "could not signal the process group");
-    }
-}
-
-/// A watchdog that kills the command's process group when the worker dies,
-/// however it dies.
-///
-/// Why not `PR_SET_PDEATHSIG` on bash: it needs `unsafe` `pre_exec` (the
-/// workspace denies `unsafe`), and it would only kill bash itself: the
-/// command's own children (`sleep 600 &`, a pipeline) are re-parented to init
-/// and live on. Instead, per command, a tiny `sh` in a process group of its
-/// own blocks reading a pipe whose only write end this worker holds
-/// (close-on-exec, so no other child inherits it). When the worker exits or
-/// is killed, the kernel closes that end, `read` sees end-of-file, and the
-/// watchdog sends SIGKILL to the command's whole group: bash and every
-/// descendant that stayed in its group. When the command ends normally the
-/// watchdog is killed first (field order below), so closing the pipe then
-/// triggers nothing.
-#[derive(Debug)]
-struct Lifeline {
-    _watchdog: Child,
-    _pipe: io::PipeWriter,
-}
-
-impl Lifeline {
-    fn start(pgid: u32) -> io::Result<Self> {
-        let (reader, writer) = io::pipe()?;
-        let watchdog = Command::new("sh")
-            .arg("-c")
-            // Nothing is ever written: `read` returns only at end-of-file.
-            .arg(format!("read -r _; kill -s KILL -- -{pgid} 2>/dev/null"))
-            .stdin(Stdio::from(reader))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own group: a Ctrl-C to the worker's terminal must not kill
-            // it before it can do its job.
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()?;
-        Ok(Self {
-            _watchdog: watchdog,
-            _pipe: writer,
-        })
     }
 }
 

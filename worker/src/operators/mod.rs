@@ -7,3 +7,4 @@
 //! to the worker loop. Python-defined operators are delegated to `python/`.
 
 pub mod bash;
+pub mod reaper;
