@@ -198,15 +198,18 @@ impl ParsePool {
             let idle = Arc::clone(&self.idle);
             handles.push(tokio::spawn(async move {
                 let mut server: Option<Server> = idle.lock().await.pop();
+                let mut relayed_big = false;
                 while let Some((path, result)) =
                     next_result(&command, &mut server, &queue, &limits).await
                 {
+                    relayed_big |= result_bytes(&result) > BIG_RESULT_BYTES;
                     if results.send((path, result)).await.is_err() {
                         break;
                     }
                 }
-                // Keep a server with nothing in flight for the next refresh.
-                if let Some(s) = server.filter(|s| s.in_flight.is_empty()) {
+                // Keep a server with nothing in flight for the next refresh,
+                // unless it grew passing on a huge DAG: a fresh one is small.
+                if let Some(s) = server.filter(|s| s.in_flight.is_empty() && !relayed_big) {
                     idle.lock().await.push(s);
                 }
             }));
@@ -215,6 +218,14 @@ impl ParsePool {
             let _ = h.await;
         }
     }
+}
+
+/// A server that passed on a result this big (a DAG of thousands of tasks)
+/// is not kept: Python keeps the memory it grew to (50+ MB) for its life.
+const BIG_RESULT_BYTES: usize = 4 << 20;
+
+fn result_bytes(result: &ParseResult) -> usize {
+    result.dags.iter().map(|d| d.get().len()).sum()
 }
 
 /// Keeps the server's pipeline full from the queue and returns the next
@@ -393,6 +404,27 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await; // it exits meanwhile
         let second = run(&pool, &["b.py"]).await;
         assert!(second[0].1.ok, "{:?}", second[0].1.error);
+    }
+
+    // Invariant: a server that passed on a huge result is not kept (Python
+    // would keep the memory it grew to); one with small results is.
+    #[tokio::test]
+    async fn a_server_that_relayed_a_huge_dag_is_not_kept() {
+        let script = r#"
+import json, sys
+for line in sys.stdin:
+    size = 5 << 20 if "big" in line else 10
+    print(json.dumps({"path": "x", "ok": True, "dags": [{"x": "a" * size}], "error": None}), flush=True)
+"#;
+        let python = ParseServerCommand {
+            program: "/usr/bin/python3".into(),
+            args: vec!["-c".into(), script.into()],
+        };
+        let pool = ParsePool::new(python, 1);
+        assert!(run(&pool, &["small.py"]).await[0].1.ok);
+        assert_eq!(pool.idle.lock().await.len(), 1, "kept after small results");
+        assert!(run(&pool, &["big.py"]).await[0].1.ok);
+        assert_eq!(pool.idle.lock().await.len(), 0, "not kept after a huge one");
     }
 
     // Invariant: a server that stops answering is given up on after the
