@@ -3,16 +3,20 @@ source (decorators removed), the context another interpreter receives, the
 venv cache (built once, atomically), return values, output, failures and
 skip_on_exit_code, through the fork server end to end."""
 import datetime as dt
+import importlib.util
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+import zipfile
 
 from tests import test_task_runner as base
 from tests.helpers import COMPAT_DIR, DagFileTest
 
+from airflow._updraft.exceptions import AirflowException
 from updraft_runtime import task_runner_venv as venv
 
 DAG = """
@@ -39,6 +43,9 @@ def leave(code):
 def choose():
     return "b"
 
+def strings():
+    return virtualenv_string_args  # noqa: F821 - a global of the script
+
 with DAG(dag_id="v", schedule=None, start_date=datetime(2026, 1, 1)):
     PythonVirtualenvOperator(task_id="shout", python_callable=shout, op_args=["hi"], requirements=[],
                              system_site_packages=False, venv_cache_path=CACHE,
@@ -48,6 +55,8 @@ with DAG(dag_id="v", schedule=None, start_date=datetime(2026, 1, 1)):
     ExternalPythonOperator(task_id="leave", python={python!r}, python_callable=leave, op_args=[5],
                            skip_on_exit_code=[5])
     ExternalPythonOperator(task_id="missing", python="/nowhere/python3", python_callable=choose)
+    PythonVirtualenvOperator(task_id="strings", python_callable=strings, string_args=["a", "b c"],
+                             venv_cache_path=CACHE, system_site_packages=False)
     BranchPythonVirtualenvOperator(task_id="pick", python_callable=choose, venv_cache_path=CACHE,
                                    system_site_packages=False)
 
@@ -57,6 +66,22 @@ with DAG(dag_id="v", schedule=None, start_date=datetime(2026, 1, 1)):
         return {{"twice": n * 2, "year": logical_date.year}}
 
     deco(21)
+"""
+
+
+WHEEL_DAG = """
+from datetime import datetime
+from airflow import DAG
+from airflow.operators.python import PythonVirtualenvOperator
+
+def probe():
+    import updraft_probe
+    return updraft_probe.VALUE
+
+with DAG(dag_id="w", schedule=None, start_date=datetime(2026, 1, 1)):
+    PythonVirtualenvOperator(task_id="probe", python_callable=probe, requirements=[{wheel!r}],
+                             pip_install_options=["--no-index"], system_site_packages=False,
+                             venv_cache_path={cache!r})
 """
 
 
@@ -96,6 +121,20 @@ class SourceTest(unittest.TestCase):
         self.assertEqual(ctx["logical_date"], when)
 
 
+class SerializerTest(unittest.TestCase):
+    # dill / cloudpickle only when installed, else a clear error; others never.
+    def test_serializers(self):
+        self.assertIs(venv._serializer("pickle"), pickle)
+        with self.assertRaisesRegex(AirflowException, "Unsupported serializer 'json'"):
+            venv._serializer("json")
+        for name in ("dill", "cloudpickle"):
+            if importlib.util.find_spec(name) is None:
+                with self.assertRaisesRegex(AirflowException, f"needs the '{name}' package"):
+                    venv._serializer(name)
+            else:
+                self.assertEqual(venv._serializer(name).__name__, name)
+
+
 class VenvServerTest(DagFileTest):
     # The fork server harness of test_task_runner, without its tests.
     _stop = base.TaskRunnerServerTest._stop
@@ -118,7 +157,8 @@ class VenvServerTest(DagFileTest):
         return base.TaskRunnerServerTest.send(self, task_id, kind, **extra)
 
     def result(self, task_id, kind="python_virtualenv", **extra):
-        msgs = self.messages(self.send(task_id, kind, dag_id="v", **extra), until=120)
+        extra.setdefault("dag_id", "v")
+        msgs = self.messages(self.send(task_id, kind, **extra), until=120)
         return msgs[-1]["result"], [m["log"] for m in msgs if "log" in m]
 
     # The value comes back as XCom, the output is in the log, the venv is
@@ -166,6 +206,29 @@ class VenvServerTest(DagFileTest):
     def test_branch_variant_returns_its_choice(self):
         result, _ = self.result("pick", kind="branch_python_virtualenv")
         self.assertEqual((result["state"], result["returned"]), ("success", "b"))
+
+    def test_string_args_are_a_global_of_the_script(self):
+        result, _ = self.result("strings")
+        self.assertEqual(result["returned"], ["a", "b c"])
+
+    # requirements are installed with pip (offline here: a wheel built by
+    # hand, --no-index from pip_install_options).
+    def test_requirements_are_installed(self):
+        wheel = os.path.join(self.folder, "updraft_probe-1.0-py3-none-any.whl")
+        info = "updraft_probe-1.0.dist-info"
+        files = {
+            "updraft_probe/__init__.py": "VALUE = 7\n",
+            f"{info}/METADATA": "Metadata-Version: 2.1\nName: updraft-probe\nVersion: 1.0\n",
+            f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        }
+        files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
+        with zipfile.ZipFile(wheel, "w") as z:
+            for name, text in files.items():
+                z.writestr(name, text)
+        path = self.write("w.py", WHEEL_DAG.format(wheel=wheel, cache=self.cache))
+        result, logs = self.result("probe", fileloc=path, dag_id="w")
+        self.assertEqual(result["state"], "success", logs)
+        self.assertEqual(result["xcoms"], [["return_value", 7]])
 
     def test_unknown_python_version_is_a_clear_failure(self):
         # A rendered field cannot change python_version; a fresh DAG does.
