@@ -246,3 +246,48 @@ async fn decorated_virtualenv_and_branch_variant() {
     .expect("skipmixin xcom");
     assert_eq!(followed, Some(json!({"followed": ["chosen"]})));
 }
+
+/// Writes a minimal pure-Python wheel (`updraft_probe`, `VALUE = 7`) into
+/// `dir` with the system Python, so pip can install it offline.
+fn build_wheel(dir: &Path) -> std::path::PathBuf {
+    let wheel = dir.join("updraft_probe-1.0-py3-none-any.whl");
+    let script = r#"
+import sys, zipfile
+info = "updraft_probe-1.0.dist-info"
+files = {"updraft_probe/__init__.py": "VALUE = 7\n",
+         info + "/METADATA": "Metadata-Version: 2.1\nName: updraft-probe\nVersion: 1.0\n",
+         info + "/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+files[info + "/RECORD"] = "".join(n + ",,\n" for n in [*files, info + "/RECORD"])
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for name, text in files.items():
+        z.writestr(name, text)
+"#;
+    let status = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(&wheel)
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    wheel
+}
+
+// `requirements` naming a .txt file is rendered from that file (Airflow's
+// template_ext) and installed with pip and `pip_install_options`.
+#[tokio::test]
+async fn requirements_file_is_installed_with_pip() {
+    let u = setup().await;
+    let dags = u.write_dag("venv_requirements.txt", "");
+    let folder = dags.parent().expect("dags folder");
+    let wheel = build_wheel(folder);
+    std::fs::write(&dags, format!("{}\n", wheel.display())).expect("requirements file");
+    assert_eq!(
+        run(&u, &["from_file"]).await,
+        states(&[("from_file", "success")])
+    );
+    assert_eq!(xcom(&u.db.pool, "from_file").await, Some(json!(7)));
+    let log = log(&u.db.pool, "from_file").await;
+    assert!(
+        log.contains("Successfully installed updraft-probe-1.0"),
+        "{log}"
+    );
+}
