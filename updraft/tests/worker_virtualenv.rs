@@ -291,3 +291,78 @@ async fn requirements_file_is_installed_with_pip() {
         "{log}"
     );
 }
+
+// A lost lease kills the venv's interpreter with the task (one process
+// group), at once, and the try fails.
+#[tokio::test]
+async fn a_lost_lease_kills_the_interpreter() {
+    use updraft_worker::log_sink::MemorySink;
+    use updraft_worker::python_runner::{self, ContextData, Mode, RunnerCommand, TaskRequest};
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let compat = updraft_python::compat::extract(home.path()).expect("compat package");
+    let dag = home.path().join("venv_ops.py");
+    std::fs::write(&dag, DAG).expect("dag file");
+    python_runner::set_command(RunnerCommand {
+        program: std::env::var("UPDRAFT_BIN")
+            .map(Into::into)
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_updraft").into()),
+        args: vec!["__task-runner".into(), "--compat-dir".into(), compat.into()],
+    });
+    let request = TaskRequest {
+        fileloc: dag.to_string_lossy().into_owned(),
+        dag_id: "venv".into(),
+        task_id: "sleepy".into(),
+        run_id: RUN.into(),
+        kind: "python_virtualenv".into(),
+        mode: Mode::Execute,
+        context: ContextData {
+            logical_date: None,
+            data_interval_start: None,
+            data_interval_end: None,
+            conf: json!({}),
+            params: json!({}),
+            try_number: 1,
+            map_index: -1,
+            dialect: "2",
+            run_type: "manual",
+        },
+        rendered: serde_json::Map::new(),
+        xcoms: Vec::new(),
+        variables: serde_json::Map::new(),
+        connections: serde_json::Map::new(),
+        expand_input: None,
+        timeout: None,
+    };
+    let sink = MemorySink::new();
+    let lost = tokio::sync::Notify::new();
+    let started = Instant::now();
+    let (result, ()) = tokio::join!(python_runner::run(&request, &lost, &sink, &[]), async {
+        let printed = sink
+            .wait_for_line(
+                |l| l.starts_with("interpreter pid "),
+                Duration::from_secs(30),
+            )
+            .await;
+        assert!(printed, "{:?}", sink.lines());
+        lost.notify_one();
+    });
+    assert_eq!(result.state, python_runner::ResultState::Failed);
+    assert!(result.message.contains("lease"), "{}", result.message);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let pid = sink
+        .lines()
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix("interpreter pid ")?
+                .trim()
+                .parse::<u32>()
+                .ok()
+        })
+        .expect("pid");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("State:\tZ"),
+        "interpreter {pid} still runs: {status}"
+    );
+}
