@@ -121,6 +121,18 @@ class SourceTest(unittest.TestCase):
         self.assertEqual(ctx["logical_date"], when)
 
 
+class PipTest(unittest.TestCase):
+    # index_urls: the first is the index, the rest extra; [] means no index.
+    def test_index_urls_and_options(self):
+        spec = {"index_urls": ["https://a/simple", "https://b/simple"], "pip_install_options": ["-q"]}
+        self.assertEqual(venv.pip_command("/v", spec, "/v/r.txt")[3:],
+                         ["install", "--index-url", "https://a/simple", "--extra-index-url", "https://b/simple",
+                          "-q", "-r", "/v/r.txt"])
+        self.assertEqual(venv.pip_command("/v", dict(spec, index_urls=[]), "/r")[4:5], ["--no-index"])
+        self.assertEqual(venv.pip_command("/v", dict(spec, index_urls=None), "/r")[:5],
+                         ["/v/bin/python", "-m", "pip", "install", "-q"])
+
+
 class SerializerTest(unittest.TestCase):
     # dill / cloudpickle only when installed, else a clear error; others never.
     def test_serializers(self):

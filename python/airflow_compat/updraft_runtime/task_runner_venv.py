@@ -12,7 +12,9 @@ always do) under ``venv_cache_path`` or the Updraft home
 (``$UPDRAFT_HOME/python/venvs``, next to the extracted compatibility
 package), keyed by a hash of what makes them differ. A venv is built in a
 temporary directory and renamed into place under a lock, so no try ever runs
-in a half-built one.
+in a half-built one. (Console scripts pip installs keep the temporary path in
+their shebang; the callable runs with ``bin/python``, which the rename does
+not affect.)
 """
 import ast
 import datetime as _dt
@@ -347,11 +349,17 @@ def _build(path, spec):
     req_file = os.path.join(path, "requirements.txt")
     with open(req_file, "w") as f:
         f.write("\n".join(spec["requirements"]))
+    _check(pip_command(path, spec, req_file), "Installing the requirements")
+
+
+def pip_command(path, spec, req_file):
+    """``pip install`` in the venv at ``path``: index URLs (the first is the
+    index, the others extra; an empty list means no index), then
+    ``pip_install_options``."""
     pip = [os.path.join(path, "bin", "python"), "-m", "pip", "install"]
     urls = spec["index_urls"]
     if urls is not None:
-        # Airflow writes these to the venv's pip.conf; an empty list means no index.
+        # Airflow writes these to the venv's pip.conf; arguments do the same for this install.
         pip += ["--index-url", urls[0], *[a for u in urls[1:] for a in ("--extra-index-url", u)]] \
             if urls else ["--no-index"]
-    pip += spec["pip_install_options"] + ["-r", req_file]
-    _check(pip, "Installing the requirements")
+    return pip + spec["pip_install_options"] + ["-r", req_file]
