@@ -101,6 +101,23 @@ async fn run(u: &Updraft, tasks: &[&str]) -> Vec<(String, Option<String>)> {
     out
 }
 
+/// Process `pid` ends (or is a zombie awaiting its reaper) within a few
+/// seconds: SIGKILL to a process group is delivered asynchronously.
+async fn assert_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status.is_empty() || status.contains("State:\tZ") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} still runs: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn states(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
     pairs
         .iter()
@@ -214,12 +231,8 @@ async fn virtualenv_failures_skips_and_timeouts() {
         .find_map(|l| l.split_once("interpreter pid ").map(|(_, pid)| pid))
         .and_then(|pid| pid.trim().parse::<u32>().ok())
         .unwrap_or_else(|| panic!("the interpreter printed no pid: {sleepy}"));
-    // Killed with its process group: gone (or a zombie awaiting its reaper).
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    assert!(
-        status.is_empty() || status.contains("State:\tZ"),
-        "interpreter {pid} still runs: {status}"
-    );
+    // Killed with its process group.
+    assert_gone(pid).await;
 }
 
 // `@task.virtualenv` receives an upstream XCom as its argument (and a
@@ -360,9 +373,5 @@ async fn a_lost_lease_kills_the_interpreter() {
                 .ok()
         })
         .expect("pid");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    assert!(
-        status.is_empty() || status.contains("State:\tZ"),
-        "interpreter {pid} still runs: {status}"
-    );
+    assert_gone(pid).await;
 }
