@@ -43,6 +43,10 @@ def leave(code):
 def choose():
     return "b"
 
+def outside_packages():
+    import sys
+    return [p for p in sys.path if "-packages" in p and not p.startswith(sys.prefix)]
+
 def strings():
     return virtualenv_string_args  # noqa: F821 - a global of the script
 
@@ -55,6 +59,9 @@ with DAG(dag_id="v", schedule=None, start_date=datetime(2026, 1, 1)):
     ExternalPythonOperator(task_id="leave", python={python!r}, python_callable=leave, op_args=[5],
                            skip_on_exit_code=[5])
     ExternalPythonOperator(task_id="missing", python="/nowhere/python3", python_callable=choose)
+    PythonVirtualenvOperator(task_id="system", python_callable=outside_packages, venv_cache_path=CACHE)
+    PythonVirtualenvOperator(task_id="isolated", python_callable=outside_packages, venv_cache_path=CACHE,
+                             system_site_packages=False)
     PythonVirtualenvOperator(task_id="strings", python_callable=strings, string_args=["a", "b c"],
                              venv_cache_path=CACHE, system_site_packages=False)
     BranchPythonVirtualenvOperator(task_id="pick", python_callable=choose, venv_cache_path=CACHE,
@@ -218,6 +225,15 @@ class VenvServerTest(DagFileTest):
     def test_branch_variant_returns_its_choice(self):
         result, _ = self.result("pick", kind="branch_python_virtualenv")
         self.assertEqual((result["state"], result["returned"]), ("success", "b"))
+
+    # system_site_packages (the default) sees the base interpreter's packages; False does not.
+    def test_system_site_packages(self):
+        system, _ = self.result("system")
+        self.assertEqual(system["state"], "success")
+        self.assertTrue(system["returned"], system)
+        isolated, _ = self.result("isolated")
+        self.assertEqual(isolated["returned"], [])
+        self.assertEqual(len([n for n in os.listdir(self.cache) if n.endswith(".lock")]), 2)
 
     def test_string_args_are_a_global_of_the_script(self):
         result, _ = self.result("strings")
