@@ -3,7 +3,9 @@
 //! short-circuit operators (their skip sets come from the serialized DAG,
 //! `updraft_core::deps::branch`), `@task.bash` (the callable makes the
 //! command, then the native bash path runs it), user operators' `execute`
-//! (`custom`), and one poke of PythonSensor / `@task.sensor` ([`poke`]).
+//! (`custom`), one poke of PythonSensor / `@task.sensor` ([`poke`]), and the
+//! virtualenv / external-Python operators (the task child runs the callable
+//! in the other interpreter: `updraft_runtime/task_runner_venv.py`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,24 +26,9 @@ use crate::templates::{Dialect, RenderOptions, SecretSet, TemplateContext, rende
 /// Airflow's `XCOM_SKIPMIXIN_KEY`: what a branching task followed or skipped.
 const SKIPMIXIN_KEY: &str = "skipmixin_key";
 
-/// Operator kinds that run a callable in a virtualenv or another interpreter.
-const OTHER_INTERPRETER: &[&str] = &[
-    "python_virtualenv",
-    "branch_python_virtualenv",
-    "external_python",
-    "branch_external_python",
-];
-
 /// Runs a Python try by its `operator_kind`.
 pub async fn run(cx: &TryCtx<'_>) -> Outcome {
     let kind = cx.kind();
-    if OTHER_INTERPRETER.contains(&kind) {
-        cx.sink.error(&format!(
-            "operator kind {kind} is not supported by Updraft: virtualenv and external-Python \
-             operators are out of scope; use PythonOperator / @task"
-        ));
-        return Outcome::of(Ended::FailedNoRetry);
-    }
     let result = match execute(cx, Mode::Execute).await {
         Ok(r) => r,
         Err(msg) => {
@@ -54,7 +41,10 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
         return outcome;
     }
     match kind {
-        "branch_python" => branch(cx, &result, &mut outcome),
+        // The virtualenv / external-Python variants branch the same way.
+        "branch_python" | "branch_python_virtualenv" | "branch_external_python" => {
+            branch(cx, &result, &mut outcome);
+        }
         "short_circuit" => short_circuit(cx, &result, &mut outcome),
         "bash" => return bash(cx, &result, outcome).await,
         _ => {}

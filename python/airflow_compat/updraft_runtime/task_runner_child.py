@@ -28,15 +28,10 @@ from airflow._updraft.exceptions import (
 )
 from airflow._updraft.sensors import PokeReturnValue
 from updraft_runtime import task_runner_context as trc
+from updraft_runtime import task_runner_venv as venv
 
 # Operator kinds this runner executes, and what it does for each.
 CALLABLE_KINDS = ("python", "branch_python", "short_circuit", "python_sensor")
-UNSUPPORTED = {
-    "python_virtualenv": "PythonVirtualenvOperator / @task.virtualenv",
-    "branch_python_virtualenv": "BranchPythonVirtualenvOperator / @task.branch_virtualenv",
-    "external_python": "ExternalPythonOperator / @task.external_python",
-    "branch_external_python": "BranchExternalPythonOperator / @task.branch_external_python",
-}
 
 
 class TaskError(Exception):
@@ -96,6 +91,20 @@ def _rendered(req, task, name, default):
 def call_callable(req, task, context):
     """``python_callable(*op_args, **determine_kwargs(...))`` as PythonOperator
     and the TaskFlow decorators call it."""
+    fn, op_args, kwargs = callable_arguments(req, task, context)
+    return fn(*op_args, **kwargs)
+
+
+def call_in_interpreter(req, task, context):
+    """The virtualenv / external-Python kinds: the same arguments, from the
+    context keys another interpreter can load, passed to a script it runs."""
+    _fn, op_args, kwargs = callable_arguments(req, task, venv.serializable_context(context))
+    return venv.execute(task, req["kind"], lambda name, default: _rendered(req, task, name, default),
+                        venv.native_datetimes(op_args), venv.native_datetimes(kwargs))
+
+
+def callable_arguments(req, task, context):
+    """``(callable, op_args, kwargs)`` by Airflow's ``determine_kwargs``."""
     op_args = list(_rendered(req, task, "op_args", []) or [])
     op_kwargs = dict(_rendered(req, task, "op_kwargs", {}) or {})
     op_kwargs.update(trc.decode(req.get("expand_input") or {}))
@@ -106,7 +115,7 @@ def call_callable(req, task, context):
     merged["templates_dict"] = templates_dict
     fn = task.python_callable
     dialect = (req.get("context") or {}).get("dialect", "2")
-    return fn(*op_args, **determine_kwargs(fn, op_args, merged, dialect))
+    return fn, op_args, determine_kwargs(fn, op_args, merged, dialect)
 
 
 def _apply_rendered(req, task):
@@ -140,10 +149,6 @@ def execute(req, task, context):
     kind = req["kind"]
     ti = context["ti"]
     log = logging.getLogger("airflow.task")
-    if kind in UNSUPPORTED:
-        raise AirflowFailException(
-            f"{UNSUPPORTED[kind]} is not supported by Updraft: it runs callables in the worker's own "
-            f"interpreter. Use PythonOperator / @task instead.")
     task.pre_execute(context)
     poke = None
     if req.get("mode") == "poke":
@@ -160,13 +165,15 @@ def execute(req, task, context):
         returned = call_callable(req, task, context)
         if kind == "bash" and (not isinstance(returned, str) or not returned.strip()):
             raise TypeError("The returned value from the TaskFlow callable must be a non-empty string.")
+    elif kind in venv.KINDS:
+        returned = call_in_interpreter(req, task, context)
     elif kind == "custom":
         _apply_rendered(req, task)
         returned = task.execute(context)
     else:
         raise TaskError(f"operator kind {kind!r} does not run in the Python task runner")
     task.post_execute(context, returned)
-    if kind == "python" and returned is not None and getattr(task, "show_return_value_in_logs", True):
+    if kind in ("python",) + venv.KINDS and returned is not None and getattr(task, "show_return_value_in_logs", True):
         log.info("Done. Returned value was: %s", returned)
     elif kind == "short_circuit":
         log.info("Condition result is %s", returned)
