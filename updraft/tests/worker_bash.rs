@@ -16,6 +16,11 @@ use updraft_core::store::ti_state;
 
 const RUN: &str = "r1";
 
+const AT: support::ti::Run = support::ti::Run {
+    dag_id: "w",
+    run_id: RUN,
+};
+
 const DAG: &str = "\
 from datetime import datetime, timedelta
 from airflow import DAG
@@ -53,23 +58,8 @@ async fn setup() -> Updraft {
     u
 }
 
-/// Puts task `task_id` of run r1 in `queued` with `max_tries` (creating the
-/// row when the trigger did not).
 async fn queue(pool: &PgPool, task_id: &str, max_tries: i32) {
-    sqlx::query(
-        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, max_tries, queued_at,
-                                    try_number)
-         VALUES (gen_random_uuid(), 'w', $1, $2, 'queued', $3, now(), 1)
-         ON CONFLICT (dag_id, run_id, task_id, map_index)
-         DO UPDATE SET state = 'queued', max_tries = $3, queued_at = now(),
-                       try_number = task_instance.try_number + 1",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .bind(max_tries)
-    .execute(pool)
-    .await
-    .expect("queue task instance");
+    AT.queue(pool, task_id, max_tries).await;
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -94,28 +84,11 @@ async fn ti(pool: &PgPool, task_id: &str) -> TiState {
 }
 
 async fn log(pool: &PgPool, task_id: &str) -> String {
-    let chunks: Vec<String> = sqlx::query_scalar(
-        "SELECT l.content FROM task_log l JOIN task_instance t ON t.id = l.ti_id
-          WHERE t.dag_id = 'w' AND t.run_id = $1 AND t.task_id = $2 ORDER BY l.try_number, l.seq",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .fetch_all(pool)
-    .await
-    .expect("log");
-    chunks.concat()
+    AT.log(pool, task_id, false).await
 }
 
 async fn xcom(pool: &PgPool, task_id: &str) -> Option<Value> {
-    sqlx::query_scalar(
-        "SELECT value FROM xcom WHERE dag_id = 'w' AND run_id = $1 AND task_id = $2
-            AND key = 'return_value'",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .fetch_optional(pool)
-    .await
-    .expect("xcom")
+    AT.xcom(pool, task_id, "return_value").await
 }
 
 // One worker pass ends every queued try in the state Airflow would give it,

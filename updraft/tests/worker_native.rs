@@ -4,43 +4,14 @@
 
 mod support;
 
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use support::Updraft;
+use support::{Running, Updraft};
 
 const DAGS: &str = include_str!("fixtures/native_tasks/native.py");
 const LATEST_V3: &str = include_str!("fixtures/native_tasks/latest_v3.py");
-
-/// A scheduler and a worker running until dropped.
-struct Running(Vec<Child>);
-
-impl Running {
-    fn start(u: &Updraft) -> Self {
-        let scheduler = u
-            .command(&["scheduler", "--interval", "0.1"])
-            .spawn()
-            .expect("scheduler");
-        let worker = u
-            .command(&["worker", "--concurrency", "6"])
-            .spawn()
-            .expect("worker");
-        Self(vec![scheduler, worker])
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
 
 async fn setup(dags: &[&str]) -> Updraft {
     let u = Updraft::new().await;
@@ -151,7 +122,7 @@ async fn trigger_dagrun_creates_runs_and_waits_for_them() {
         "--logical-date",
         "2026-03-04T00:00:00+00:00",
     ]);
-    let _procs = Running::start(&u);
+    let _procs = Running::start(&u, 6, 30);
     let parent = wait_runs(&u, "parent", 1).await;
     let children = wait_runs(&u, "child", 3).await;
 
@@ -245,7 +216,7 @@ async fn latest_only_skips_all_but_the_latest_scheduled_run() {
             "2026-01-01T00:00:00+00:00",
         ]);
     }
-    let _procs = Running::start(&u);
+    let _procs = Running::start(&u, 6, 30);
     let today = Utc::now().date_naive();
     for dag in ["latest", "latest_v3"] {
         let rs = wait_runs(&u, dag, 4).await;
@@ -298,7 +269,7 @@ async fn datetime_and_weekday_branches_skip_the_other_side() {
         "--logical-date",
         "2026-03-07T20:00:00+00:00",
     ]);
-    let _procs = Running::start(&u);
+    let _procs = Running::start(&u, 6, 30);
     wait_runs(&u, "branches", 2).await;
 
     let mut got = Vec::new();

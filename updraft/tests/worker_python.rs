@@ -13,6 +13,11 @@ use sqlx::PgPool;
 use support::Updraft;
 
 const RUN: &str = "r1";
+
+const AT: support::ti::Run = support::ti::Run {
+    dag_id: "py",
+    run_id: RUN,
+};
 const OPS: &str = include_str!("fixtures/python_tasks/py_ops.py");
 const BRANCH: &str = include_str!("fixtures/python_tasks/py_branch.py");
 
@@ -49,58 +54,20 @@ async fn setup() -> Updraft {
     u
 }
 
-/// Puts task `task_id` of run r1 of DAG `py` in `queued` with `max_tries`.
 async fn queue(pool: &PgPool, task_id: &str, max_tries: i32) {
-    sqlx::query(
-        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, max_tries, queued_at,
-                                    try_number)
-         VALUES (gen_random_uuid(), 'py', $1, $2, 'queued', $3, now(), 1)
-         ON CONFLICT (dag_id, run_id, task_id, map_index)
-         DO UPDATE SET state = 'queued', max_tries = $3, queued_at = now(),
-                       try_number = task_instance.try_number + 1",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .bind(max_tries)
-    .execute(pool)
-    .await
-    .expect("queue task instance");
+    AT.queue(pool, task_id, max_tries).await;
 }
 
 async fn state(pool: &PgPool, task_id: &str) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT state FROM task_instance WHERE dag_id = 'py' AND run_id = $1 AND task_id = $2",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .fetch_one(pool)
-    .await
-    .expect("task instance")
+    AT.state(pool, task_id).await
 }
 
 async fn log(pool: &PgPool, task_id: &str) -> String {
-    let chunks: Vec<String> = sqlx::query_scalar(
-        "SELECT l.content FROM task_log l JOIN task_instance t ON t.id = l.ti_id
-          WHERE t.dag_id = 'py' AND t.run_id = $1 AND t.task_id = $2 ORDER BY l.try_number, l.seq",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .fetch_all(pool)
-    .await
-    .expect("log");
-    chunks.concat()
+    AT.log(pool, task_id, false).await
 }
 
 async fn xcom(pool: &PgPool, task_id: &str, key: &str) -> Option<Value> {
-    sqlx::query_scalar(
-        "SELECT value FROM xcom WHERE dag_id = 'py' AND run_id = $1 AND task_id = $2 AND key = $3",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .bind(key)
-    .fetch_optional(pool)
-    .await
-    .expect("xcom")
+    AT.xcom(pool, task_id, key).await
 }
 
 // Each Python kind ends in Airflow's state with its XComs: return values,

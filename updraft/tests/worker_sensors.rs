@@ -5,46 +5,12 @@
 
 mod support;
 
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use support::Updraft;
+use support::{Running, Updraft};
 
 const DAGS: &str = include_str!("fixtures/native_tasks/sensors.py");
-
-/// A scheduler and a worker running until dropped.
-struct Running(Vec<Child>);
-
-impl Running {
-    fn start(u: &Updraft, concurrency: usize) -> Self {
-        Self::with_lease(u, concurrency, 30)
-    }
-
-    fn with_lease(u: &Updraft, concurrency: usize, lease: u32) -> Self {
-        let scheduler = u
-            .command(&["scheduler", "--interval", "0.1"])
-            .spawn()
-            .expect("scheduler");
-        let (concurrency, lease) = (concurrency.to_string(), lease.to_string());
-        let worker = u
-            .command(&["worker", "--concurrency", &concurrency, "--lease", &lease])
-            .spawn()
-            .expect("worker");
-        Self(vec![scheduler, worker])
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
 
 async fn setup(dags: &[&str]) -> Updraft {
     let u = Updraft::new().await;
@@ -143,7 +109,7 @@ async fn poke_mode_succeeds_once_the_file_appears() {
         .await
         .expect("connection");
     trigger(&u, "poke_file", "r", "{}", "2026-03-04T00:00:00+00:00");
-    let _procs = Running::start(&u, 2);
+    let _procs = Running::start(&u, 2, 30);
 
     let running = wait_state(&u, "poke_file", "r", "wait", &["running"]).await;
     assert_eq!(running.state.as_deref(), Some("running"));
@@ -180,7 +146,7 @@ async fn reschedule_mode_frees_the_slot_and_keeps_the_try() {
     let marker = dir.path().join("ready");
     let conf = serde_json::json!({ "marker": marker }).to_string();
     trigger(&u, "resched", "r", &conf, "2026-03-04T00:00:00+00:00");
-    let _procs = Running::start(&u, 1);
+    let _procs = Running::start(&u, 1, 30);
 
     let other = wait_state(&u, "resched", "r", "other", &["success", "failed"]).await;
     assert_eq!(other.state.as_deref(), Some("success"));
@@ -226,7 +192,7 @@ async fn reschedule_mode_frees_the_slot_and_keeps_the_try() {
 async fn timeouts_fail_without_retry_or_skip_with_soft_fail() {
     let u = setup(&["timeouts"]).await;
     trigger(&u, "timeouts", "r", "{}", "2026-03-04T00:00:00+00:00");
-    let _procs = Running::start(&u, 4);
+    let _procs = Running::start(&u, 4, 30);
 
     for task in ["hard", "resched_hard", "bad_exit"] {
         let t = wait_state(&u, "timeouts", "r", task, &["failed", "skipped", "success"]).await;
@@ -274,7 +240,7 @@ async fn time_sensors_wait_for_their_moment() {
     let logical = now.to_rfc3339();
     let conf = serde_json::json!({ "past": "2020-01-01T00:00:00+00:00" }).to_string();
     trigger(&u, "times", "r", &conf, &logical);
-    let _procs = Running::start(&u, 4);
+    let _procs = Running::start(&u, 4, 30);
 
     let delta = wait_state(&u, "times", "r", "delta", &["success", "failed"]).await;
     assert_eq!(delta.state.as_deref(), Some("success"));
@@ -306,7 +272,7 @@ async fn time_sensors_wait_for_their_moment() {
 async fn external_task_sensor_follows_the_other_dag() {
     let u = setup(&["up", "down"]).await;
     trigger(&u, "down", "d", "{}", "2026-03-04T01:00:00+00:00");
-    let _procs = Running::start(&u, 6);
+    let _procs = Running::start(&u, 6, 30);
     let marker = wait_state(&u, "down", "d", "marker", &["success", "failed"]).await;
     assert_eq!(marker.state.as_deref(), Some("success"));
     // execution_date_fn cannot run natively: failed at once, without retry.
@@ -350,7 +316,7 @@ async fn external_task_sensor_follows_the_other_dag() {
 async fn a_lost_lease_stops_a_poking_sensor() {
     let u = setup(&["forever"]).await;
     trigger(&u, "forever", "r", "{}", "2026-03-04T00:00:00+00:00");
-    let _procs = Running::with_lease(&u, 2, 1);
+    let _procs = Running::start(&u, 2, 1);
     let poking = wait_state(&u, "forever", "r", "wait", &["running", "failed"]).await;
     assert_eq!(poking.state.as_deref(), Some("running"));
     // A few heartbeats pass while it pokes: the lease is kept.

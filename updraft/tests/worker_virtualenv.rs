@@ -14,6 +14,11 @@ use sqlx::PgPool;
 use support::Updraft;
 
 const RUN: &str = "v1";
+
+const AT: support::ti::Run = support::ti::Run {
+    dag_id: "venv",
+    run_id: RUN,
+};
 const DAG: &str = include_str!("fixtures/python_tasks/venv_ops.py");
 
 async fn setup() -> Updraft {
@@ -32,60 +37,20 @@ async fn setup() -> Updraft {
     u
 }
 
-/// Puts `task_id` of run v1 in `queued` (a new try when it already ran).
 async fn queue(pool: &PgPool, task_id: &str, max_tries: i32) {
-    sqlx::query(
-        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, max_tries, queued_at,
-                                    try_number)
-         VALUES (gen_random_uuid(), 'venv', $1, $2, 'queued', $3, now(), 1)
-         ON CONFLICT (dag_id, run_id, task_id, map_index)
-         DO UPDATE SET state = 'queued', max_tries = $3, queued_at = now(),
-                       try_number = task_instance.try_number + 1",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .bind(max_tries)
-    .execute(pool)
-    .await
-    .expect("queue task instance");
+    AT.queue(pool, task_id, max_tries).await;
 }
 
 async fn state(pool: &PgPool, task_id: &str) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT state FROM task_instance WHERE dag_id = 'venv' AND run_id = $1 AND task_id = $2",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .fetch_one(pool)
-    .await
-    .expect("task instance")
+    AT.state(pool, task_id).await
 }
 
-/// The log of `task_id`'s latest try.
 async fn log(pool: &PgPool, task_id: &str) -> String {
-    let chunks: Vec<String> = sqlx::query_scalar(
-        "SELECT l.content FROM task_log l JOIN task_instance t ON t.id = l.ti_id
-          WHERE t.dag_id = 'venv' AND t.run_id = $1 AND t.task_id = $2
-            AND l.try_number = t.try_number ORDER BY l.seq",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .fetch_all(pool)
-    .await
-    .expect("log");
-    chunks.concat()
+    AT.log(pool, task_id, true).await
 }
 
 async fn xcom(pool: &PgPool, task_id: &str) -> Option<Value> {
-    sqlx::query_scalar(
-        "SELECT value FROM xcom WHERE dag_id = 'venv' AND run_id = $1 AND task_id = $2
-            AND key = 'return_value'",
-    )
-    .bind(RUN)
-    .bind(task_id)
-    .fetch_optional(pool)
-    .await
-    .expect("xcom")
+    AT.xcom(pool, task_id, "return_value").await
 }
 
 /// Runs the given tasks with one `worker --once` and returns their states.

@@ -45,6 +45,15 @@ impl TryCtx<'_> {
         self.task.task.get("sensor").is_some_and(|s| !s.is_null())
     }
 
+    /// A database connection from the worker's pool, the error in words.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, String> {
+        self.env
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| format!("database: {e}"))
+    }
+
     /// The task runs a Python callable (`@task`, `@task.bash`, PythonOperator…).
     pub fn has_python_callable(&self) -> bool {
         self.task.task.get("python").is_some_and(|p| !p.is_null())

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use updraft_testkit::TestDb;
 
+pub mod ti;
+
 /// The repository root (for `dags/` and fixtures).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -126,5 +128,36 @@ impl Updraft {
         }
         std::fs::write(&path, text).expect("write dag");
         path
+    }
+}
+
+/// A scheduler and a worker process of `u`, stopped (SIGTERM, then waited
+/// for) when dropped.
+pub struct Running(Vec<std::process::Child>);
+
+impl Running {
+    /// With a worker of `concurrency` slots and a `lease` in seconds.
+    pub fn start(u: &Updraft, concurrency: usize, lease: u32) -> Self {
+        let scheduler = u
+            .command(&["scheduler", "--interval", "0.1"])
+            .spawn()
+            .expect("scheduler");
+        let (concurrency, lease) = (concurrency.to_string(), lease.to_string());
+        let worker = u
+            .command(&["worker", "--concurrency", &concurrency, "--lease", &lease])
+            .spawn()
+            .expect("worker");
+        Self(vec![scheduler, worker])
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
     }
 }

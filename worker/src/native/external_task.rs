@@ -176,12 +176,7 @@ async fn look(
     at: DateTime<Utc>,
     sets: &StateSets,
 ) -> Result<Verdict, String> {
-    let mut conn = cx
-        .env
-        .pool
-        .acquire()
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    let mut conn = cx.conn().await?;
     match target {
         Target::Tasks(ids) => {
             let rows = task_instances::states_at_logical_date(&mut conn, dag_id, at, ids)

@@ -106,12 +106,7 @@ fn satisfies(path: &Path) -> bool {
 /// (path `/`) as a default connection; here a missing `fs_default` means no
 /// base path, any other missing connection is an error.
 async fn base_path(cx: &TryCtx<'_>, conn_id: &str) -> Result<String, String> {
-    let mut conn = cx
-        .env
-        .pool
-        .acquire()
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    let mut conn = cx.conn().await?;
     let rows = connections::all(&mut conn)
         .await
         .map_err(|e| format!("reading connections: {e}"))?;

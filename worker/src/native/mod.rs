@@ -112,12 +112,7 @@ pub fn dag_zone(cx: &TryCtx<'_>) -> Result<Zone, String> {
 
 /// The try's DAG run.
 pub async fn this_run(cx: &TryCtx<'_>) -> Result<DagRunRow, String> {
-    let mut conn = cx
-        .env
-        .pool
-        .acquire()
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    let mut conn = cx.conn().await?;
     dag_runs::get(&mut conn, &cx.ti.dag_id, &cx.ti.run_id)
         .await
         .map_err(|e| format!("reading the DAG run: {e}"))?

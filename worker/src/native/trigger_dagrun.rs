@@ -123,12 +123,7 @@ async fn trigger(cx: &TryCtx<'_>) -> Result<Outcome, String> {
                 row.logical_date.map(python_isoformat).unwrap_or_default()
             ));
             tokio::time::sleep(Duration::from_secs_f64(every)).await;
-            let mut conn = cx
-                .env
-                .pool
-                .acquire()
-                .await
-                .map_err(|e| format!("database: {e}"))?;
+            let mut conn = cx.conn().await?;
             let state = dag_runs::get(&mut conn, &dag_id, &row.run_id)
                 .await
                 .map_err(|e| e.to_string())?
