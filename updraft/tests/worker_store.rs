@@ -169,3 +169,38 @@ async fn secrets_are_masked_in_logs_and_rendered_fields() {
     assert!(log.contains("INFO - pw=*** conn=***"), "{log}");
     assert!(!log.contains("hunter2") && !log.contains("s3cr3t"), "{log}");
 }
+
+// Invariant: a DAG's user_defined_macros values reach its templates through
+// the serialized DAG (a Python-function macro fails saying why).
+#[tokio::test]
+async fn user_defined_macros_render_in_bash_commands() {
+    let u = support::Updraft::new().await;
+    u.write_dag(
+        "macros.py",
+        "from datetime import datetime\nfrom airflow import DAG\n\
+         from airflow.operators.bash import BashOperator\n\n\
+         def shout(s):\n    return s.upper()\n\n\
+         with DAG(dag_id='macros', schedule=None, start_date=datetime(2026, 1, 1),\n\
+         \x20        user_defined_macros={'project': 'acme', 'shout': shout}):\n\
+         \x20   BashOperator(task_id='value', bash_command='echo {{ project }}')\n\
+         \x20   BashOperator(task_id='function', bash_command='echo {{ shout(project) }}')\n",
+    );
+    u.ok(&["dags", "reserialize"]);
+    u.ok(&["dags", "trigger", "macros", "--run-id", "m1"]);
+    let at = support::ti::Run {
+        dag_id: "macros",
+        run_id: "m1",
+    };
+    let p = &u.db.pool;
+    at.queue(p, "value", 0).await;
+    at.queue(p, "function", 0).await;
+    u.ok(&["worker", "--once"]);
+    assert_eq!(at.state(p, "value").await.as_deref(), Some("success"));
+    assert_eq!(
+        at.xcom(p, "value", "return_value").await,
+        Some(serde_json::json!("acme"))
+    );
+    assert_eq!(at.state(p, "function").await.as_deref(), Some("failed"));
+    let log = at.log(p, "function", true).await;
+    assert!(log.contains("\"shout\" is a Python function"), "{log}");
+}

@@ -2,7 +2,6 @@
 //! context from the run, render the task's template fields and store them
 //! (masked) for the UI.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
@@ -92,29 +91,7 @@ pub async fn prepare(
             .unwrap_or_default()
     };
     let template_ext = strings(t.task.get("template_ext"));
-    let mut search_path: Vec<PathBuf> = Vec::new();
-    if let Some(folder) = t
-        .dag
-        .get("fileloc")
-        .and_then(Json::as_str)
-        .and_then(|f| Path::new(f).parent())
-    {
-        search_path.push(folder.to_owned());
-    }
-    search_path.extend(
-        strings(t.dag.get("template_searchpath"))
-            .into_iter()
-            .map(PathBuf::from),
-    );
-    let options = RenderOptions {
-        template_ext: template_ext.clone(),
-        search_path,
-        native: t
-            .dag
-            .get("render_template_as_native_obj")
-            .and_then(Json::as_bool)
-            .unwrap_or(false),
-    };
+    let options = RenderOptions::for_dag(&t.dag, template_ext.clone());
     let mut raw = t
         .task
         .get("fields")

@@ -7,7 +7,6 @@
 //! virtualenv / external-Python operators (the task child runs the callable
 //! in the other interpreter: `updraft_runtime/task_runner_venv.py`).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
@@ -285,26 +284,8 @@ async fn render_command(cx: &TryCtx<'_>, command: &str) -> Result<(Json, SecretS
     let ctx = TemplateContext::new(cx.prepared.inputs.clone(), cx.prepared.data.clone());
     let dag = &cx.task.dag;
     // The same search path prepare.rs renders template fields with.
-    let mut search_path: Vec<PathBuf> = dag
-        .get("fileloc")
-        .and_then(Json::as_str)
-        .and_then(|f| Path::new(f).parent())
-        .map(Path::to_path_buf)
-        .into_iter()
-        .collect();
-    search_path.extend(
-        dag.get("template_searchpath")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Json::as_str)
-            .map(PathBuf::from),
-    );
-    let options = RenderOptions {
-        template_ext: cx.prepared.template_ext.clone(),
-        search_path,
-        native: false,
-    };
+    // The same options prepare.rs renders template fields with.
+    let options = RenderOptions::for_dag(dag, cx.prepared.template_ext.clone());
     let r = render_field(&Json::String(command.to_owned()), &ctx, &options)
         .map_err(|e| format!("rendering bash_command: {e}"))?;
     Ok((r.value, r.secrets))

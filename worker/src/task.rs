@@ -168,7 +168,9 @@ async fn load_and_prepare(
     fence: Fence,
 ) -> Result<(Task, Prepared), String> {
     let deadline = tokio::time::Instant::now() + env.lease;
+    let mut attempts = 0;
     loop {
+        attempts += 1;
         let result = async {
             let task = load_task(&env.pool, ti).await?;
             let prepared = prepare(env, ti, fence, &task).await?;
@@ -179,6 +181,12 @@ async fn load_and_prepare(
             Err(msg) if tokio::time::Instant::now() < deadline && db_unreachable(env).await => {
                 tracing::warn!(error = %msg, "preparing the try failed with the database away; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            // Right after a database restart a pooled connection can fail
+            // once although the database is back: one more attempt, on a
+            // fresh connection, before the try is failed.
+            Err(msg) if attempts == 1 => {
+                tracing::warn!(error = %msg, "preparing the try failed; trying once more");
             }
             Err(msg) => {
                 tracing::warn!(error = %msg, "preparing the try failed");

@@ -266,6 +266,9 @@ def serialize_dag(dag, dialect):
         "template_searchpath": [str(p) for p in dag.template_searchpath],
         "user_defined_macros": _names(dag.user_defined_macros),
         "user_defined_filters": _names(dag.user_defined_filters),
+        # The macros' values for the native renderer (a function encodes as
+        # a callable, which the renderer reports as unsupported when used).
+        "user_defined_macro_values": encode({str(k): v for k, v in (dag.user_defined_macros or {}).items()}),
         "access_control": encode(dag.access_control),
         "callbacks": {
             "on_success_callback": bool(dag.on_success_callback),

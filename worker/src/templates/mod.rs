@@ -50,6 +50,52 @@ pub struct RenderOptions {
     pub search_path: Vec<PathBuf>,
     /// The DAG's `render_template_as_native_obj`.
     pub native: bool,
+    /// The DAG's `user_defined_macros` (serialized values; a Python function
+    /// is `{"__type": "callable"}`): Jinja globals, as in Airflow.
+    pub user_macros: serde_json::Map<String, Json>,
+    /// The names of the DAG's `user_defined_filters` (Python functions).
+    pub user_filters: Vec<String>,
+}
+
+impl RenderOptions {
+    /// The options a DAG's serialized form sets, with the operator's
+    /// `template_ext`: the search path (the DAG file's folder, then
+    /// `template_searchpath`), native rendering and user macros/filters.
+    pub fn for_dag(dag: &Json, template_ext: Vec<String>) -> Self {
+        let strings = |v: Option<&Json>| -> Vec<String> {
+            v.and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        };
+        let mut search_path: Vec<PathBuf> = dag
+            .get("fileloc")
+            .and_then(Json::as_str)
+            .and_then(|f| std::path::Path::new(f).parent())
+            .map(std::path::Path::to_path_buf)
+            .into_iter()
+            .collect();
+        search_path.extend(
+            strings(dag.get("template_searchpath"))
+                .into_iter()
+                .map(PathBuf::from),
+        );
+        Self {
+            template_ext,
+            search_path,
+            native: dag
+                .get("render_template_as_native_obj")
+                .and_then(Json::as_bool)
+                .unwrap_or(false),
+            user_macros: dag
+                .get("user_defined_macro_values")
+                .and_then(Json::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            user_filters: strings(dag.get("user_defined_filters")),
+        }
+    }
 }
 
 /// A rendered field, and the secrets read while rendering it (to mask the
@@ -89,7 +135,11 @@ pub fn render_field(
     });
     let recorded = TemplateContext::new(ctx.inputs.clone(), recording.clone());
     let r = Renderer {
-        env: env::build(&options.search_path),
+        env: env::build(
+            &options.search_path,
+            &options.user_macros,
+            &options.user_filters,
+        ),
         ctx: recorded.to_value(),
         data: recording.as_ref(),
         inputs: &ctx.inputs,

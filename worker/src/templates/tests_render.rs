@@ -51,7 +51,7 @@ fn template_ext_files() {
     let options = RenderOptions {
         template_ext: vec![".sh".into(), ".sql".into()],
         search_path: vec![a.clone(), b.clone()],
-        native: false,
+        ..opts()
     };
     let c = ctx(Dialect::V2);
     let render = |v: &str| render_field(&json!(v), &c, &options).map(|r| r.value);
@@ -148,4 +148,44 @@ fn masking() {
     ] {
         assert_eq!(is_sensitive_key(key), sensitive, "{key}");
     }
+}
+
+// Airflow's user_defined_macros are Jinja globals (the context wins over
+// them); a Python-function macro or filter fails saying so where it is used.
+#[test]
+fn user_defined_macros_and_filters() {
+    let dag = json!({
+        "fileloc": "/dags/d.py",
+        "user_defined_macros": ["ds", "fn", "project", "regions"],
+        "user_defined_filters": ["shout"],
+        "user_defined_macro_values": {
+            "project": "acme",
+            "regions": ["eu", "us"],
+            "ds": "shadowed",
+            "fn": {"__type": "callable", "__var": "d.fn"}
+        }
+    });
+    let options = RenderOptions::for_dag(&dag, vec![]);
+    let ctx = ctx(Dialect::V2);
+    let render = |s: &str| render_field(&json!(s), &ctx, &options).map(|r| r.value);
+    assert_eq!(
+        render("{{ project }}-{{ regions | join('+') }}").expect("renders"),
+        json!("acme-eu+us")
+    );
+    assert_eq!(
+        render("{{ ds }}").expect("renders"),
+        json!("2024-01-01"),
+        "context wins"
+    );
+    let err = render("{{ fn() }}").expect_err("a Python function");
+    assert!(
+        err.to_string().contains("\"fn\" is a Python function"),
+        "{err}"
+    );
+    let err = render("{{ project | shout }}").expect_err("a Python filter");
+    assert!(
+        err.to_string().contains("\"shout\" is a Python function"),
+        "{err}"
+    );
+    assert_eq!(options.search_path, vec![std::path::PathBuf::from("/dags")]);
 }
