@@ -194,6 +194,9 @@ pub async fn examine_run(
     // read back). The bound guards against a state another writer keeps
     // flipping.
     let mut tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
+    // Whether a write was refused (another writer got there first): then the
+    // in-memory states are not what the database holds.
+    let mut stale = false;
     for _ in 0..=graph.nodes.len().saturating_add(1) {
         let settled = settle(&graph, &mut tis, &past, now);
         if settled.is_empty() {
@@ -217,15 +220,18 @@ pub async fn examine_run(
                 if outcome.is_applied() {
                     decided += 1;
                 } else {
+                    stale = true;
                     tracing::debug!(%id, ?outcome, "decision refused: state changed meanwhile");
                 }
             }
         }
         report.tis_decided += decided;
         if !settled.empty_success.is_empty() {
-            report.tis_finished += task_instances::succeed_empty(conn, &settled.empty_success, now)
+            let done = task_instances::succeed_empty(conn, &settled.empty_success, now)
                 .await?
                 .len();
+            stale |= done < settled.empty_success.len();
+            report.tis_finished += done;
         }
         if settled.to_expand.is_empty() {
             break;
@@ -233,8 +239,11 @@ pub async fn examine_run(
         report.tis_decided += expand_mapped(conn, run, &graph, &settled.to_expand, now).await?;
         tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
     }
-    // The states as written (a refused write leaves what another writer set).
-    let tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
+    // Finished states only change by clearing, which re-queues the run, so
+    // the settled states decide the outcome unless a write was refused.
+    if stale {
+        tis = task_instances::statuses_for_run(conn, &run.dag_id, &run.run_id).await?;
+    }
     if let Some(outcome) = decide::run_outcome(&graph, &tis) {
         if dag_runs::finish(conn, run.id, outcome, now).await? {
             report.runs_finished += 1;
