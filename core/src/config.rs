@@ -52,6 +52,10 @@ pub struct DagProcessorSettings {
     pub parsing_processes: usize,
     /// How often the folder is re-scanned for changes, in seconds.
     pub refresh_interval_secs: f64,
+    /// Parse servers idle this long (seconds) are stopped; the next refresh
+    /// with files to parse starts fresh ones. Each is an interpreter of
+    /// ~27 MB, idle most of the time once the folder is loaded.
+    pub idle_server_ttl_secs: f64,
     /// A file that prints more than this while parsing becomes an import error.
     pub max_output_bytes: u64,
     /// A virtualenv made with the same interpreter Updraft embeds, whose
@@ -147,6 +151,12 @@ impl Settings {
                     &["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"],
                     5.0,
                 )?,
+                idle_server_ttl_secs: layered.parse(
+                    "dag_processor",
+                    "idle_server_ttl",
+                    &[],
+                    10.0,
+                )?,
                 max_output_bytes: layered.parse(
                     "dag_processor",
                     "max_output_bytes",
@@ -221,6 +231,11 @@ impl Settings {
         if !(p.refresh_interval_secs.is_finite() && p.refresh_interval_secs > 0.0) {
             return Err(Error::Config(
                 "dag_processor.refresh_interval must be positive".into(),
+            ));
+        }
+        if !(p.idle_server_ttl_secs.is_finite() && p.idle_server_ttl_secs >= 0.0) {
+            return Err(Error::Config(
+                "dag_processor.idle_server_ttl must be zero or positive".into(),
             ));
         }
         if self.worker.concurrency == 0 {

@@ -152,6 +152,11 @@ impl ParsePool {
         }
     }
 
+    /// How many servers wait idle in the pool.
+    pub async fn idle_count(&self) -> usize {
+        self.idle.lock().await.len()
+    }
+
     /// Stops the idle servers: closes their input and waits for them (their
     /// children exit with them), rather than killing them on drop.
     pub async fn shutdown(&self) {

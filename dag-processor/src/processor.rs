@@ -24,6 +24,8 @@ pub struct ProcessorOptions {
     pub parsing_processes: usize,
     pub paused_at_creation: bool,
     pub refresh_interval: Duration,
+    /// Idle parse servers are stopped after this long without files to parse.
+    pub idle_server_ttl: Duration,
     pub server: ParseServerCommand,
 }
 
@@ -205,8 +207,19 @@ impl DagProcessor {
     /// refresh (say, the database restarting) is logged and retried.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut last_parse = Instant::now();
         loop {
-            match self.refresh(Mode::Changed).await {
+            let refreshed = self.refresh(Mode::Changed).await;
+            if matches!(&refreshed, Ok(r) if r.files_parsed > 0) {
+                last_parse = Instant::now();
+            } else if last_parse.elapsed() >= self.options.idle_server_ttl
+                && self.pool.idle_count().await > 0
+            {
+                // Nothing to parse for a while: give their memory back.
+                self.pool.shutdown().await;
+                tracing::debug!("stopped idle parse servers");
+            }
+            match refreshed {
                 Ok(r) if r.files_parsed > 0 || r.files_gone > 0 => tracing::info!(
                     parsed = r.files_parsed,
                     gone = r.files_gone,

@@ -70,6 +70,7 @@ pub fn dag_processor(settings: &Settings, db: PgPool) -> anyhow::Result<DagProce
             parsing_processes: p.parsing_processes,
             paused_at_creation: settings.core.dags_are_paused_at_creation,
             refresh_interval: Duration::from_secs_f64(p.refresh_interval_secs),
+            idle_server_ttl: Duration::from_secs_f64(p.idle_server_ttl_secs),
             server: ParseServerCommand { program, args },
         },
     ))

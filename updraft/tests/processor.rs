@@ -228,6 +228,64 @@ async fn the_processor_loop_picks_up_new_files() {
     );
 }
 
+/// The `__parse-server` processes whose parent is `pid`.
+fn parse_servers_of(pid: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let dir = e.path();
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            // The parent pid is the 2nd field after the parenthesised name.
+            let ppid = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.split(' ').nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains("__parse-server")
+        })
+        .count()
+}
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} within 30 s");
+}
+
+// Invariant: idle parse servers are stopped after `idle_server_ttl`, and the
+// next file to parse starts fresh ones.
+#[tokio::test]
+async fn idle_parse_servers_are_stopped_and_restarted_on_demand() {
+    let u = Updraft::new()
+        .await
+        .env("UPDRAFT__DAG_PROCESSOR__REFRESH_INTERVAL", "0.2")
+        .env("UPDRAFT__DAG_PROCESSOR__IDLE_SERVER_TTL", "3");
+    u.write_dag("first.py", &dag("first", &["a"]));
+    let mut child = u
+        .command(&["dag-processor"])
+        .spawn()
+        .expect("start dag-processor");
+    let pid = child.id();
+    eventually("the first DAG loads", || {
+        u.dag_ids().contains(&"first".to_owned())
+    });
+    eventually("the idle servers stop", || parse_servers_of(pid) == 0);
+    u.write_dag("second.py", &dag("second", &["a"]));
+    eventually("the second DAG loads on fresh servers", || {
+        u.dag_ids().contains(&"second".to_owned())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 // Invariant: a task in a pool that does not exist loads with Airflow's
 // "non-existent pool" warning, and its runs can still be created.
 #[tokio::test]
