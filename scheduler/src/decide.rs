@@ -59,9 +59,17 @@ impl Graph {
         Self::from_parts(&dag.tasks, catchup, timeout)
     }
 
-    /// The graph of a typed serialized DAG.
+    /// The graph of a typed serialized DAG; tasks of a mapped task group
+    /// expand with the group.
     pub fn from_dag(dag: &SerializedDag) -> Result<Self, String> {
-        Self::from_parts(&dag.tasks, dag.catchup, dag.dagrun_timeout)
+        let mut graph = Self::from_parts(&dag.tasks, dag.catchup, dag.dagrun_timeout)?;
+        for t in &dag.tasks {
+            if let (Some(node), Some(block)) = (graph.nodes.get_mut(&t.task_id), dag.mapping_of(t))
+            {
+                node.mapped = ExpandInput::from_block(block);
+            }
+        }
+        Ok(graph)
     }
 
     fn from_parts(

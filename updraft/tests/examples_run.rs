@@ -33,9 +33,6 @@ fn expected_failures() -> BTreeMap<&'static str, Vec<&'static str>> {
         // Airflow 2.10's determine_kwargs refuses a positional argument
         // count reaching the keyword-only `discount`; Airflow 3 allows it.
         ("example_python_operators_v2", vec!["compute_invoice_total"]),
-        // Mapped task groups are not expanded yet: their tasks fail saying so.
-        ("example_mapping_v2", vec!["validate.check_exists"]),
-        ("example_mapping_v3", vec!["validate.check_exists"]),
     ])
 }
 

@@ -171,3 +171,90 @@ async fn xcom_expansion_lengths_empty_and_unmappable() {
         assert_eq!(got, expected, "mapping over {value}");
     }
 }
+
+const GROUPS: &str = r#"
+from datetime import datetime
+from airflow import DAG
+from airflow.decorators import task, task_group
+
+with DAG(dag_id="groups", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+    @task
+    def files():
+        return ["a.csv", "bb.csv", "ccc.txt"]
+
+    @task
+    def size(p):
+        return len(p)
+
+    @task
+    def double(n):
+        return n * 2
+
+    @task_group
+    def per_file(path):
+        double(size(path))
+
+    per_file.expand(path=files())
+
+    @task_group
+    def per_word(word):
+        size.override(task_id="word_size")(word)
+
+    per_word.expand(word=["x", "yy"])
+"#;
+
+// Invariant: a mapped task group runs each of its tasks once per element,
+// each task instance seeing its own element of the group's argument and its
+// fellow group task's result for the same map index.
+#[tokio::test]
+async fn mapped_task_groups_run_per_element() {
+    let u = Updraft::new().await;
+    u.write_dag("groups.py", GROUPS);
+    u.ok(&["dags", "reserialize"]);
+    u.ok(&["dags", "unpause", "groups"]);
+    u.ok(&["dags", "trigger", "groups", "--run-id", "g"]);
+    let scheduler = u
+        .command(&["scheduler", "--interval", "0.2"])
+        .spawn()
+        .expect("scheduler");
+    let worker = u
+        .command(&["worker", "--concurrency", "4"])
+        .spawn()
+        .expect("worker");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut state = String::new();
+    while Instant::now() < deadline {
+        state = sqlx::query_scalar("SELECT state FROM dag_run WHERE run_id = 'g'")
+            .fetch_one(&u.db.pool)
+            .await
+            .expect("run state");
+        if state == "success" || state == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop(scheduler);
+    stop(worker);
+    let xcoms: Vec<(String, i32, serde_json::Value)> = sqlx::query_as(
+        "SELECT task_id, map_index, value FROM xcom WHERE key = 'return_value'
+            AND task_id <> 'files' ORDER BY task_id, map_index",
+    )
+    .fetch_all(&u.db.pool)
+    .await
+    .expect("xcoms");
+    let x = |t: &str, i: i32, v: i64| (t.to_owned(), i, serde_json::json!(v));
+    assert_eq!(
+        xcoms,
+        vec![
+            x("per_file.double", 0, 10),
+            x("per_file.double", 1, 12),
+            x("per_file.double", 2, 14),
+            x("per_file.size", 0, 5),
+            x("per_file.size", 1, 6),
+            x("per_file.size", 2, 7),
+            x("per_word.word_size", 0, 1),
+            x("per_word.word_size", 1, 2),
+        ]
+    );
+    assert_eq!(state, "success");
+}

@@ -14,6 +14,7 @@ mod dag_cache;
 pub mod db_log;
 pub mod dispatch;
 pub mod log_sink;
+mod mapped_group;
 pub mod native;
 pub mod operators;
 pub mod outcome;

@@ -36,13 +36,6 @@ pub async fn prepare(
     fence: Fence,
     t: &Task,
 ) -> Result<Prepared, String> {
-    if let Some(group) = mapped_group(t) {
-        return Err(format!(
-            "task group {group:?} is mapped (.expand on a @task_group): Updraft does not run \
-             mapped task groups yet, and running this task unmapped would give it the whole \
-             list instead of one element"
-        ));
-    }
     let mut conn = env
         .pool
         .acquire()
@@ -101,6 +94,9 @@ pub async fn prepare(
     if let Some(element) = &expand_input {
         overlay_element(&mut raw, element, is_decorated(t));
     }
+    if let Some(group) = crate::mapped_group::of(t) {
+        group.apply(&mut raw, ti.map_index, &xcom_rows)?;
+    }
     let (mut rendered, mut masked, mut secrets) = (Map::new(), Map::new(), Vec::new());
     for name in strings(t.task.get("template_fields")) {
         let Some(value) = raw.get(&name) else {
@@ -127,28 +123,6 @@ pub async fn prepare(
         expand_input,
         data,
     })
-}
-
-/// The mapped task group (`@task_group` … `.expand`) the task is in, if
-/// any: Updraft does not expand those yet, and running their tasks unmapped
-/// would hand each the whole list, so such a try fails with this said.
-fn mapped_group(t: &Task) -> Option<String> {
-    let groups = t.dag.get("task_groups").and_then(Json::as_array)?;
-    let mut group = t.task.get("task_group").and_then(Json::as_str)?.to_owned();
-    // Walk up the parents (bounded: a malformed cycle cannot loop forever).
-    for _ in 0..=groups.len() {
-        let entry = groups
-            .iter()
-            .find(|g| g.get("group_id").and_then(Json::as_str) == Some(group.as_str()))?;
-        if entry.get("is_mapped").and_then(Json::as_bool) == Some(true) {
-            return Some(group);
-        }
-        group = entry
-            .get("parent_group_id")
-            .and_then(Json::as_str)?
-            .to_owned();
-    }
-    None
 }
 
 /// A TaskFlow (`@task`…) task: its mapped arguments are the function's.

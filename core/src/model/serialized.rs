@@ -30,6 +30,43 @@ pub struct SerializedDag {
     #[serde(default)]
     pub dagrun_timeout: Option<f64>,
     pub tasks: Vec<SerializedTask>,
+    #[serde(default)]
+    pub task_groups: Vec<SerializedTaskGroup>,
+}
+
+/// A task group, as far as running its tasks needs it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SerializedTaskGroup {
+    pub group_id: String,
+    #[serde(default)]
+    pub parent_group_id: Option<String>,
+    /// A mapped group's expansion (`@task_group` … `.expand`), else null.
+    #[serde(default)]
+    pub mapped: Option<Value>,
+}
+
+impl SerializedDag {
+    /// The `mapped` block a task runs with: its own, or that of the nearest
+    /// mapped task group it is in (every task of a mapped group expands
+    /// with the group).
+    pub fn mapping_of<'a>(&'a self, task: &'a SerializedTask) -> Option<&'a Value> {
+        if let Some(own) = task.mapped.as_ref().filter(|m| !m.is_null()) {
+            return Some(own);
+        }
+        let mut group = task.task_group.as_deref();
+        // Bounded walk up the parents: a malformed cycle cannot loop forever.
+        for _ in 0..=self.task_groups.len() {
+            let g = self
+                .task_groups
+                .iter()
+                .find(|g| Some(g.group_id.as_str()) == group)?;
+            if let Some(m) = g.mapped.as_ref().filter(|m| !m.is_null()) {
+                return Some(m);
+            }
+            group = g.parent_group_id.as_deref();
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -78,6 +115,9 @@ pub struct SerializedTask {
     /// Dynamic task mapping (`.expand`/`.expand_kwargs`), else null.
     #[serde(default)]
     pub mapped: Option<Value>,
+    /// The innermost task group the task is in.
+    #[serde(default)]
+    pub task_group: Option<String>,
     /// Seconds.
     #[serde(default)]
     pub retry_delay: Option<f64>,

@@ -125,7 +125,7 @@ g >> flat
         self.assertEqual(sorted(groups), ["flat", "g", "g.inner"])
         self.assertEqual(groups["g"], {"group_id": "g", "parent_group_id": None, "prefix_group_id": True,
                                        "tooltip": "tip", "ui_color": "#abc", "children": ["g.a", "g.inner"],
-                                       "is_mapped": False})
+                                       "is_mapped": False, "mapped": None})
         self.assertEqual(groups["g.inner"]["parent_group_id"], "g")
         self.assertEqual(groups["flat"]["children"], ["x"])
         t = {x["task_id"]: x for x in d["tasks"]}

@@ -195,6 +195,16 @@ def serialize_task(task, dialect):
     return out
 
 
+def _group_mapped(group):
+    """A mapped task group's expansion, in a task's ``mapped`` shape."""
+    if not group.is_mapped:
+        return None
+    expand_input = getattr(group, "expand_input", None)
+    if isinstance(expand_input, dict):
+        return {"expand": encode(expand_input), "expand_kwargs": None, "partial": {}}
+    return {"expand": None, "expand_kwargs": encode(expand_input), "partial": {}}
+
+
 def _task_groups(dag):
     out = []
     for group in dag.task_group.iter_groups():
@@ -208,6 +218,7 @@ def _task_groups(dag):
             "children": sorted(c.group_id if isinstance(c, TaskGroup) else c.task_id
                                for c in group.children.values()),
             "is_mapped": bool(group.is_mapped),
+            "mapped": _group_mapped(group),
         })
     out.sort(key=lambda g: g["group_id"])
     return out
