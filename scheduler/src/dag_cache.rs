@@ -14,8 +14,12 @@ use crate::{Error, Result};
 
 const CAPACITY: usize = 256;
 
-fn cache() -> &'static Mutex<HashMap<i64, Arc<SerializedDag>>> {
-    static CACHE: OnceLock<Mutex<HashMap<i64, Arc<SerializedDag>>>> = OnceLock::new();
+/// Keyed by DAG id and version id: ids are unique in one database, and the
+/// DAG id keeps a process that meets two databases (tests) from mixing them.
+type Key = (String, i64);
+
+fn cache() -> &'static Mutex<HashMap<Key, Arc<SerializedDag>>> {
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<SerializedDag>>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -25,11 +29,8 @@ pub async fn version(
     dag_id: &str,
     version_id: i64,
 ) -> Result<Arc<SerializedDag>> {
-    if let Some(dag) = cache()
-        .lock()
-        .ok()
-        .and_then(|c| c.get(&version_id).cloned())
-    {
+    let key = (dag_id.to_owned(), version_id);
+    if let Some(dag) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(dag);
     }
     let dag = dag_runs::version_dag(conn, version_id)
@@ -40,7 +41,7 @@ pub async fn version(
         if c.len() >= CAPACITY {
             c.clear();
         }
-        c.insert(version_id, Arc::clone(&dag));
+        c.insert(key, Arc::clone(&dag));
     }
     Ok(dag)
 }

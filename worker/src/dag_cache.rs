@@ -13,8 +13,11 @@ use uuid::Uuid;
 
 const CAPACITY: usize = 64;
 
-fn cache() -> &'static Mutex<HashMap<i64, Arc<Json>>> {
-    static CACHE: OnceLock<Mutex<HashMap<i64, Arc<Json>>>> = OnceLock::new();
+/// Keyed by DAG id and version id (see the scheduler's cache).
+type Key = (String, i64);
+
+fn cache() -> &'static Mutex<HashMap<Key, Arc<Json>>> {
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Json>>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -27,7 +30,8 @@ pub async fn dag_of(pool: &PgPool, ti_id: Uuid, dag_id: &str) -> Result<Arc<Json
             .map_err(|e| format!("finding the DAG version of {dag_id}: {e}"))?
             .ok_or_else(|| format!("DAG {dag_id} has no serialized form"))?
     };
-    if let Some(dag) = cache().lock().ok().and_then(|c| c.get(&version).cloned()) {
+    let key = (dag_id.to_owned(), version);
+    if let Some(dag) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(dag);
     }
     let dag = dags::version_data(pool, version)
@@ -39,7 +43,7 @@ pub async fn dag_of(pool: &PgPool, ti_id: Uuid, dag_id: &str) -> Result<Arc<Json
         if c.len() >= CAPACITY {
             c.clear();
         }
-        c.insert(version, Arc::clone(&dag));
+        c.insert(key, Arc::clone(&dag));
     }
     Ok(dag)
 }
