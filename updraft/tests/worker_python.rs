@@ -351,6 +351,7 @@ async fn a_lost_lease_kills_the_python_task() {
         connections: serde_json::Map::new(),
         expand_input: None,
         timeout: None,
+        call: None,
     };
     let sink = MemorySink::new();
     let lost = tokio::sync::Notify::new();

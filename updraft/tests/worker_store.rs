@@ -170,20 +170,25 @@ async fn secrets_are_masked_in_logs_and_rendered_fields() {
     assert!(!log.contains("hunter2") && !log.contains("s3cr3t"), "{log}");
 }
 
-// Invariant: a DAG's user_defined_macros values reach its templates through
-// the serialized DAG (a Python-function macro fails saying why).
+// Invariant: a DAG's user_defined_macros reach its templates: values
+// natively, functions (and user_defined_filters) called in the Python task
+// runner; a function that raises fails the task with its error.
 #[tokio::test]
-async fn user_defined_macros_render_in_bash_commands() {
+async fn user_defined_macros_and_filters_render() {
     let u = support::Updraft::new().await;
     u.write_dag(
         "macros.py",
         "from datetime import datetime\nfrom airflow import DAG\n\
          from airflow.operators.bash import BashOperator\n\n\
          def shout(s):\n    return s.upper()\n\n\
+         def boom(s):\n    raise ValueError('no ' + s)\n\n\
+         def twice(s, sep='-'):\n    return s + sep + s\n\n\
          with DAG(dag_id='macros', schedule=None, start_date=datetime(2026, 1, 1),\n\
-         \x20        user_defined_macros={'project': 'acme', 'shout': shout}):\n\
+         \x20        user_defined_macros={'project': 'acme', 'shout': shout, 'boom': boom},\n\
+         \x20        user_defined_filters={'twice': twice}):\n\
          \x20   BashOperator(task_id='value', bash_command='echo {{ project }}')\n\
-         \x20   BashOperator(task_id='function', bash_command='echo {{ shout(project) }}')\n",
+         \x20   BashOperator(task_id='function', bash_command='echo {{ shout(project) }} {{ project | twice(\"+\") }}')\n\
+         \x20   BashOperator(task_id='raises', bash_command='echo {{ boom(project) }}')\n",
     );
     u.ok(&["dags", "reserialize"]);
     u.ok(&["dags", "trigger", "macros", "--run-id", "m1"]);
@@ -192,15 +197,26 @@ async fn user_defined_macros_render_in_bash_commands() {
         run_id: "m1",
     };
     let p = &u.db.pool;
-    at.queue(p, "value", 0).await;
-    at.queue(p, "function", 0).await;
+    for task in ["value", "function", "raises"] {
+        at.queue(p, task, 0).await;
+    }
     u.ok(&["worker", "--once"]);
     assert_eq!(at.state(p, "value").await.as_deref(), Some("success"));
     assert_eq!(
         at.xcom(p, "value", "return_value").await,
         Some(serde_json::json!("acme"))
     );
-    assert_eq!(at.state(p, "function").await.as_deref(), Some("failed"));
     let log = at.log(p, "function", true).await;
-    assert!(log.contains("\"shout\" is a Python function"), "{log}");
+    assert_eq!(
+        at.state(p, "function").await.as_deref(),
+        Some("success"),
+        "{log}"
+    );
+    assert_eq!(
+        at.xcom(p, "function", "return_value").await,
+        Some(serde_json::json!("ACME acme+acme"))
+    );
+    assert_eq!(at.state(p, "raises").await.as_deref(), Some("failed"));
+    let log = at.log(p, "raises", true).await;
+    assert!(log.contains("no acme"), "{log}");
 }

@@ -19,6 +19,7 @@ pub mod native;
 pub mod operators;
 pub mod outcome;
 mod prepare;
+mod python_macros;
 pub mod python_runner;
 pub mod python_task;
 pub mod run;

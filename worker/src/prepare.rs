@@ -84,7 +84,25 @@ pub async fn prepare(
             .unwrap_or_default()
     };
     let template_ext = strings(t.task.get("template_ext"));
-    let options = RenderOptions::for_dag(&t.dag, template_ext.clone());
+    let mut options = RenderOptions::for_dag(&t.dag, template_ext.clone());
+    let calls_python = options.calls_python();
+    if calls_python {
+        let fileloc = t
+            .dag
+            .get("fileloc")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        let kind = t
+            .task
+            .get("operator_kind")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        options.python = Some(Arc::new(crate::python_macros::RunnerMacros::new(
+            fileloc.to_owned(),
+            kind.to_owned(),
+            &inputs,
+        )));
+    }
     let mut raw = t
         .task
         .get("fields")
@@ -97,17 +115,30 @@ pub async fn prepare(
     if let Some(group) = crate::mapped_group::of(t) {
         group.apply(&mut raw, ti.map_index, &xcom_rows)?;
     }
-    let (mut rendered, mut masked, mut secrets) = (Map::new(), Map::new(), Vec::new());
-    for name in strings(t.task.get("template_fields")) {
-        let Some(value) = raw.get(&name) else {
-            continue;
-        };
-        let r =
-            render_field(value, &ctx, &options).map_err(|e| format!("rendering {name}: {e}"))?;
-        masked.insert(name.clone(), r.masked());
-        rendered.insert(name, r.value);
-        secrets.push(r.secrets);
-    }
+    let fields: Vec<(String, Json)> = strings(t.task.get("template_fields"))
+        .into_iter()
+        .filter_map(|name| raw.get(&name).map(|v| (name, v.clone())))
+        .collect();
+    let render_all = move || -> Result<RenderedFields, String> {
+        let (mut rendered, mut masked, mut secrets) = (Map::new(), Map::new(), Vec::new());
+        for (name, value) in fields {
+            let r = render_field(&value, &ctx, &options)
+                .map_err(|e| format!("rendering {name}: {e}"))?;
+            masked.insert(name.clone(), r.masked());
+            rendered.insert(name, r.value);
+            secrets.push(r.secrets);
+        }
+        Ok((rendered, masked, secrets))
+    };
+    // Python macros block on the task runner while rendering: off the
+    // async threads then.
+    let (rendered, masked, secrets) = if calls_python {
+        tokio::task::spawn_blocking(render_all)
+            .await
+            .map_err(|e| format!("rendering: {e}"))??
+    } else {
+        render_all()?
+    };
     let stored = rendered_fields::set(&mut conn, fence, &Json::Object(masked))
         .await
         .map_err(|e| format!("storing rendered fields: {e}"))?;
@@ -124,6 +155,9 @@ pub async fn prepare(
         data,
     })
 }
+
+/// Rendered template fields, the same masked (to store), and the secrets read.
+type RenderedFields = (Map<String, Json>, Map<String, Json>, Vec<SecretSet>);
 
 /// A TaskFlow (`@task`…) task: its mapped arguments are the function's.
 fn is_decorated(t: &Task) -> bool {

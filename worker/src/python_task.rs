@@ -20,7 +20,9 @@ use crate::prepare::Prepared;
 use crate::python_runner::{
     self, ContextData, Mode, PokeResult, ResultState, TaskRequest, TaskResult, XComRow,
 };
-use crate::templates::{Dialect, RenderOptions, SecretSet, TemplateContext, render_field};
+use crate::templates::{
+    ContextInputs, Dialect, RenderOptions, SecretSet, TemplateContext, render_field,
+};
 
 /// Airflow's `XCOM_SKIPMIXIN_KEY`: what a branching task followed or skipped.
 const SKIPMIXIN_KEY: &str = "skipmixin_key";
@@ -88,6 +90,26 @@ async fn execute(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskResult, String> {
     Ok(python_runner::run(&request, cx.lost, cx.sink, &cx.prepared.secrets).await)
 }
 
+/// The context inputs as the runner takes them.
+pub(crate) fn context_data(i: &ContextInputs) -> ContextData {
+    let interval = i.data_interval.as_ref();
+    ContextData {
+        logical_date: i.logical_date.map(python_isoformat),
+        data_interval_start: interval.map(|d| python_isoformat(d.start)),
+        data_interval_end: interval.map(|d| python_isoformat(d.end)),
+        conf: i.conf.clone(),
+        params: i.params.clone(),
+        try_number: i.try_number,
+        map_index: i.map_index,
+        dialect: if i.dialect == Dialect::V3 { "3" } else { "2" },
+        run_type: if i.external_trigger {
+            "manual"
+        } else {
+            "scheduled"
+        },
+    }
+}
+
 async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
     let (ti, p) = (cx.ti, cx.prepared);
     let fileloc = cx
@@ -99,7 +121,6 @@ async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
         .to_owned();
     let data = p.data.as_ref().clone();
     let i = &p.inputs;
-    let interval = i.data_interval.as_ref();
     Ok(TaskRequest {
         fileloc,
         dag_id: ti.dag_id.clone(),
@@ -107,21 +128,7 @@ async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
         run_id: ti.run_id.clone(),
         kind: cx.kind().to_owned(),
         mode,
-        context: ContextData {
-            logical_date: i.logical_date.map(python_isoformat),
-            data_interval_start: interval.map(|d| python_isoformat(d.start)),
-            data_interval_end: interval.map(|d| python_isoformat(d.end)),
-            conf: i.conf.clone(),
-            params: i.params.clone(),
-            try_number: i.try_number,
-            map_index: i.map_index,
-            dialect: if i.dialect == Dialect::V3 { "3" } else { "2" },
-            run_type: if i.external_trigger {
-                "manual"
-            } else {
-                "scheduled"
-            },
-        },
+        context: context_data(i),
         rendered: p.rendered.clone(),
         xcoms: data
             .xcoms
@@ -148,6 +155,7 @@ async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
             .collect::<Map<_, _>>(),
         expand_input: p.expand_input.clone().map(Json::Object),
         timeout: bash_task::timeout(&cx.task.task).map(|d| d.as_secs_f64()),
+        call: None,
     })
 }
 

@@ -144,8 +144,25 @@ def _xcoms(task, ti, returned, do_push):
     return out
 
 
+def call_user_defined(req, task):
+    """One call of a DAG's ``user_defined_macros`` / ``user_defined_filters``
+    function, for the worker's native template renderer."""
+    call = req.get("call") or {}
+    kind, name = call.get("kind"), call.get("name")
+    dag = task.dag
+    table = dag.user_defined_macros if kind == "macro" else dag.user_defined_filters
+    fn = (table or {}).get(name)
+    if not callable(fn):
+        raise TaskError(f"user-defined {kind} {name!r} is not a function of DAG {dag.dag_id!r}")
+    value = fn(*[trc.decode(a) for a in call.get("args") or []])
+    return {"state": "success", "message": "", "xcoms": [], "returned": encode(value),
+            "truthy": bool(value), "poke": None}
+
+
 def execute(req, task, context):
     """Runs the try; returns the success result or raises."""
+    if req.get("mode") == "call":
+        return call_user_defined(req, task)
     kind = req["kind"]
     ti = context["ti"]
     log = logging.getLogger("airflow.task")

@@ -23,7 +23,9 @@ use tokio::sync::{Notify, mpsc};
 use crate::log_sink::LogSink;
 use crate::templates::SecretSet;
 
-pub use protocol::{ContextData, Mode, PokeResult, ResultState, TaskRequest, TaskResult, XComRow};
+pub use protocol::{
+    CallSpec, ContextData, Mode, PokeResult, ResultState, TaskRequest, TaskResult, XComRow,
+};
 
 /// How a runner process is started.
 #[derive(Debug, Clone)]

@@ -28,6 +28,20 @@ pub struct TaskRequest {
     pub expand_input: Option<Json>,
     /// `execution_timeout` in seconds: the runner kills the task after it.
     pub timeout: Option<f64>,
+    /// With [`Mode::Call`]: the user-defined macro or filter to call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallSpec>,
+}
+
+/// One call of a DAG's `user_defined_macros` / `user_defined_filters`
+/// function (the native renderer cannot run Python itself).
+#[derive(Debug, Clone, Serialize)]
+pub struct CallSpec {
+    /// `macro` or `filter`.
+    pub kind: &'static str,
+    pub name: String,
+    /// Tagged-encoded arguments (a filter's value first).
+    pub args: Vec<Json>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,6 +49,8 @@ pub struct TaskRequest {
 pub enum Mode {
     Execute,
     Poke,
+    /// Call a user-defined macro or filter ([`TaskRequest::call`]).
+    Call,
 }
 
 /// The context's inputs (the child builds Airflow's context dict from them).

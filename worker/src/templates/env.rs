@@ -4,53 +4,61 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use minijinja::value::{Rest, Value, ValueKind, from_args};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
+use super::PythonCallables;
 use super::accessors::{ds_add, ds_format, make_datetime, make_timedelta};
-use super::pyobj::{PyDateTime, from_json, py_str};
+use super::pyobj::{PyDateTime, from_json, py_str, to_json};
 
-/// A Python function the DAG gave as a macro or filter: the native renderer
-/// cannot call it, and says so where the template uses it.
-fn python_only(kind: &'static str, name: &str) -> Value {
-    let message = format!(
-        "user-defined {kind} {name:?} is a Python function, which Updraft's native template \
-         renderer cannot call yet (values in user_defined_macros work)"
-    );
-    Value::from_function(move |_args: Rest<Value>| -> Result<Value, Error> {
-        Err(Error::new(ErrorKind::InvalidOperation, message.clone()))
-    })
+/// A Python function the DAG gave as a macro or filter: called through
+/// `python` when the worker gave one, else an error naming it.
+fn python_function(
+    kind: &'static str,
+    name: &str,
+    python: Option<Arc<dyn PythonCallables>>,
+) -> impl Fn(Rest<Value>) -> Result<Value, Error> + Send + Sync + 'static {
+    let name = name.to_owned();
+    move |args: Rest<Value>| -> Result<Value, Error> {
+        let Some(python) = &python else {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "user-defined {kind} {name:?} is a Python function, which Updraft's \
+                     native template renderer cannot call here"
+                ),
+            ));
+        };
+        let args = args.iter().map(to_json).collect();
+        python
+            .call(kind, &name, args)
+            .map(|v| from_json(&v))
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{kind} {name:?}: {e}")))
+    }
 }
 
 /// The DAG's `user_defined_macros` as globals (the task's context wins over
 /// them, as in Airflow) and its `user_defined_filters`.
-fn add_user_defined(
-    env: &mut Environment<'static>,
-    user_macros: &serde_json::Map<String, serde_json::Value>,
-    user_filters: &[String],
-) {
-    for (name, value) in user_macros {
+fn add_user_defined(env: &mut Environment<'static>, options: &super::RenderOptions) {
+    for (name, value) in &options.user_macros {
         let is_callable =
             value.get("__type").and_then(serde_json::Value::as_str) == Some("callable");
         let global = if is_callable {
-            python_only("macro", name)
+            Value::from_function(python_function("macro", name, options.python.clone()))
         } else {
             from_json(value)
         };
         env.add_global(name.clone(), global);
     }
-    for name in user_filters {
-        let message = format!(
-            "user-defined filter {name:?} is a Python function, which Updraft's native \
-             template renderer cannot call yet"
-        );
-        env.add_filter(
-            name.clone(),
-            move |_v: Value, _args: Rest<Value>| -> Result<Value, Error> {
-                Err(Error::new(ErrorKind::InvalidOperation, message.clone()))
-            },
-        );
+    for name in &options.user_filters {
+        let call = python_function("filter", name, options.python.clone());
+        env.add_filter(name.clone(), move |v: Value, args: Rest<Value>| {
+            let mut all = vec![v];
+            all.extend(args.iter().cloned());
+            call(Rest(all))
+        });
     }
 }
 
@@ -146,13 +154,10 @@ fn template_path(name: &str) -> Option<PathBuf> {
 }
 
 /// An environment for one render; `search_path` backs `template_ext` files.
-pub fn build(
-    search_path: &[PathBuf],
-    user_macros: &serde_json::Map<String, serde_json::Value>,
-    user_filters: &[String],
-) -> Environment<'static> {
+pub fn build(options: &super::RenderOptions) -> Environment<'static> {
+    let search_path = &options.search_path;
     let mut env = Environment::new();
-    add_user_defined(&mut env, user_macros, user_filters);
+    add_user_defined(&mut env, options);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_formatter(|out, _state, value| {
         if value.is_undefined() {

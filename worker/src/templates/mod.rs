@@ -55,6 +55,16 @@ pub struct RenderOptions {
     pub user_macros: serde_json::Map<String, Json>,
     /// The names of the DAG's `user_defined_filters` (Python functions).
     pub user_filters: Vec<String>,
+    /// Calls the DAG's Python macros and filters; `None`: they fail saying
+    /// they cannot be called.
+    pub python: Option<Arc<dyn PythonCallables>>,
+}
+
+/// Runs a DAG's user-defined macro or filter function in Python (blocking:
+/// templates render synchronously).
+pub trait PythonCallables: std::fmt::Debug + Send + Sync {
+    /// `kind` is `macro` or `filter`; `args` are JSON (a filter's value first).
+    fn call(&self, kind: &'static str, name: &str, args: Vec<Json>) -> Result<Json, String>;
 }
 
 impl RenderOptions {
@@ -94,7 +104,18 @@ impl RenderOptions {
                 .cloned()
                 .unwrap_or_default(),
             user_filters: strings(dag.get("user_defined_filters")),
+            python: None,
         }
+    }
+
+    /// Whether rendering may call Python (the DAG has a function macro or
+    /// any filter).
+    pub fn calls_python(&self) -> bool {
+        !self.user_filters.is_empty()
+            || self
+                .user_macros
+                .values()
+                .any(|v| v.get("__type").and_then(Json::as_str) == Some("callable"))
     }
 }
 
@@ -135,11 +156,7 @@ pub fn render_field(
     });
     let recorded = TemplateContext::new(ctx.inputs.clone(), recording.clone());
     let r = Renderer {
-        env: env::build(
-            &options.search_path,
-            &options.user_macros,
-            &options.user_filters,
-        ),
+        env: env::build(options),
         ctx: recorded.to_value(),
         data: recording.as_ref(),
         inputs: &ctx.inputs,

@@ -341,3 +341,44 @@ pub fn from_json(value: &serde_json::Value) -> Value {
         }
     }
 }
+
+/// A template value as JSON, for passing to Python: datetimes in the tagged
+/// encoding (docs/serialized-dag.md), other objects as their `str()`.
+pub fn to_json(value: &Value) -> serde_json::Value {
+    if let Some(d) = value.downcast_object_ref::<PyDateTime>() {
+        return serde_json::json!({"__type": "datetime", "__var": d.isoformat('T')});
+    }
+    match value.kind() {
+        ValueKind::Undefined | ValueKind::None => serde_json::Value::Null,
+        ValueKind::Bool => serde_json::Value::Bool(value.is_true()),
+        ValueKind::Number => match i64::try_from(value.clone()) {
+            Ok(i) => serde_json::Value::from(i),
+            Err(_) => f64::try_from(value.clone())
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        },
+        ValueKind::String => {
+            serde_json::Value::String(value.as_str().unwrap_or_default().to_owned())
+        }
+        ValueKind::Seq => serde_json::Value::Array(
+            value
+                .try_iter()
+                .map(|items| items.map(|v| to_json(&v)).collect())
+                .unwrap_or_default(),
+        ),
+        ValueKind::Map => serde_json::Value::Object(
+            value
+                .try_iter()
+                .map(|keys| {
+                    keys.map(|k| {
+                        let v = value.get_item(&k).unwrap_or_default();
+                        (py_str(&k), to_json(&v))
+                    })
+                    .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        _ => serde_json::Value::String(py_str(value)),
+    }
+}
