@@ -1,7 +1,8 @@
-//! Serialized DAG versions, decoded once per process: a version never
-//! changes after it is stored, so the scheduler reads one by id when it
-//! first meets it instead of transferring (and decoding) every DAG with
-//! every pass. Bounded: past `CAPACITY` versions the cache starts over.
+//! Serialized DAG versions, decoded once per process, and their task graphs,
+//! built once: a version never changes after it is stored, so the scheduler
+//! reads one by id when it first meets it instead of transferring (and
+//! decoding, and building a graph of) every DAG with every pass. Bounded:
+//! past `CAPACITY` versions a cache starts over.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -10,6 +11,7 @@ use sqlx::PgConnection;
 use updraft_core::model::SerializedDag;
 use updraft_core::store::dag_runs;
 
+use crate::decide::Graph;
 use crate::{Error, Result};
 
 const CAPACITY: usize = 256;
@@ -44,4 +46,31 @@ pub async fn version(
         c.insert(key, Arc::clone(&dag));
     }
     Ok(dag)
+}
+
+fn graphs() -> &'static Mutex<HashMap<Key, Arc<Graph>>> {
+    static GRAPHS: OnceLock<Mutex<HashMap<Key, Arc<Graph>>>> = OnceLock::new();
+    GRAPHS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The task graph of version `version_id` of `dag_id`.
+pub async fn graph(conn: &mut PgConnection, dag_id: &str, version_id: i64) -> Result<Arc<Graph>> {
+    let key = (dag_id.to_owned(), version_id);
+    if let Some(g) = graphs().lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(g);
+    }
+    let dag = version(conn, dag_id, version_id).await?;
+    let graph = Arc::new(
+        Graph::from_dag(&dag).map_err(|reason| Error::Unschedulable {
+            dag_id: dag_id.to_owned(),
+            reason,
+        })?,
+    );
+    if let Ok(mut c) = graphs().lock() {
+        if c.len() >= CAPACITY {
+            c.clear();
+        }
+        c.insert(key, Arc::clone(&graph));
+    }
+    Ok(graph)
 }

@@ -169,11 +169,7 @@ pub async fn examine_run(
     now: DateTime<Utc>,
     report: &mut TaskPassReport,
 ) -> Result<()> {
-    let dag = dag_cache::version(conn, &run.dag_id, run.dag_version_id).await?;
-    let graph = Graph::from_dag(&dag).map_err(|reason| crate::Error::Unschedulable {
-        dag_id: run.dag_id.clone(),
-        reason,
-    })?;
+    let graph = dag_cache::graph(conn, &run.dag_id, run.dag_version_id).await?;
     if let Some(limit) = graph.dagrun_timeout
         && run.start_date.is_some_and(|start| start + limit < now)
     {
