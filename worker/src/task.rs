@@ -162,6 +162,9 @@ async fn heartbeat_loop(env: TaskEnv, fence: Fence, lost: Arc<Notify>) {
 /// Loads the task and renders its template fields. A failure while the
 /// database is unreachable (restarting) is not the task's: it is tried again
 /// once the database answers, within one lease (the heartbeat keeps it).
+/// Attempts at preparing a try when the database looks reachable.
+const PREPARE_ATTEMPTS: u32 = 4;
+
 async fn load_and_prepare(
     env: &TaskEnv,
     ti: &TiRow,
@@ -182,11 +185,13 @@ async fn load_and_prepare(
                 tracing::warn!(error = %msg, "preparing the try failed with the database away; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            // Right after a database restart a pooled connection can fail
-            // once although the database is back: one more attempt, on a
-            // fresh connection, before the try is failed.
-            Err(msg) if attempts == 1 => {
-                tracing::warn!(error = %msg, "preparing the try failed; trying once more");
+            // Right after a database restart pooled connections can fail
+            // although the database is back (each is found dead on use): a
+            // few more attempts, backing off, before the try is failed. A
+            // genuinely broken template only fails ~3 s later for it.
+            Err(msg) if attempts < PREPARE_ATTEMPTS && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %msg, attempts, "preparing the try failed; trying again");
+                tokio::time::sleep(Duration::from_millis(500) * attempts).await;
             }
             Err(msg) => {
                 tracing::warn!(error = %msg, "preparing the try failed");
