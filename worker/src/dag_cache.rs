@@ -11,6 +11,8 @@ use sqlx::PgPool;
 use updraft_core::store::{dags, task_instances};
 use uuid::Uuid;
 
+use crate::prepare::{PrepareError, db_error};
+
 const CAPACITY: usize = 64;
 
 /// Keyed by DAG id and version id (see the scheduler's cache).
@@ -22,12 +24,15 @@ fn cache() -> &'static Mutex<HashMap<Key, Arc<Json>>> {
 }
 
 /// The serialized DAG the task instance `ti_id` runs on.
-pub async fn dag_of(pool: &PgPool, ti_id: Uuid, dag_id: &str) -> Result<Arc<Json>, String> {
+pub async fn dag_of(pool: &PgPool, ti_id: Uuid, dag_id: &str) -> Result<Arc<Json>, PrepareError> {
     let version = {
-        let mut conn = pool.acquire().await.map_err(|e| format!("database: {e}"))?;
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| db_error("connecting to the database")(&e))?;
         task_instances::dag_version_of(&mut conn, ti_id)
             .await
-            .map_err(|e| format!("finding the DAG version of {dag_id}: {e}"))?
+            .map_err(|e| db_error("finding the DAG version")(&e))?
             .ok_or_else(|| format!("DAG {dag_id} has no serialized form"))?
     };
     let key = (dag_id.to_owned(), version);
@@ -36,7 +41,7 @@ pub async fn dag_of(pool: &PgPool, ti_id: Uuid, dag_id: &str) -> Result<Arc<Json
     }
     let dag = dags::version_data(pool, version)
         .await
-        .map_err(|e| format!("loading serialized DAG {dag_id}: {e}"))?
+        .map_err(|e| db_error("loading the serialized DAG")(&e))?
         .map(Arc::new)
         .ok_or_else(|| format!("DAG {dag_id} has no version {version}"))?;
     if let Ok(mut c) = cache().lock() {

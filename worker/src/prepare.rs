@@ -30,23 +30,52 @@ pub struct Prepared {
     pub data: Arc<InMemoryData>,
 }
 
+/// Why a try could not be prepared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrepareError {
+    /// The database failed (it may be restarting): not the task's fault,
+    /// worth another attempt.
+    Database(String),
+    /// The task's own problem (a bad template, a missing run…): the try fails.
+    Task(String),
+}
+
+impl std::fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Database(m) | Self::Task(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<String> for PrepareError {
+    fn from(message: String) -> Self {
+        Self::Task(message)
+    }
+}
+
+/// A database failure while `doing` something.
+pub fn db_error(doing: &str) -> impl FnOnce(&dyn std::fmt::Display) -> PrepareError + '_ {
+    move |e| PrepareError::Database(format!("{doing}: {e}"))
+}
+
 pub async fn prepare(
     env: &TaskEnv,
     ti: &TiRow,
     fence: Fence,
     t: &Task,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, PrepareError> {
     let mut conn = env
         .pool
         .acquire()
         .await
-        .map_err(|e| format!("database: {e}"))?;
+        .map_err(|e| db_error("connecting to the database")(&e))?;
     xcom::clear_for_ti(&mut conn, ti.id)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| db_error("clearing the try's XComs")(&e))?;
     let run = dag_runs::get(&mut conn, &ti.dag_id, &ti.run_id)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| db_error("reading the DAG run")(&e))?
         .ok_or_else(|| format!("DAG run {} not found", ti.run_id))?;
     let data_interval = match (run.data_interval_start, run.data_interval_end) {
         (Some(start), Some(end)) => Some(DataInterval { start, end }),
@@ -67,11 +96,11 @@ pub async fn prepare(
     };
     let xcom_rows = xcom::list_for_run(&mut conn, &ti.dag_id, &ti.run_id)
         .await
-        .map_err(|e| format!("reading XComs: {e}"))?;
+        .map_err(|e| db_error("reading XComs")(&e))?;
     let expand_input = mapped_element(t, ti.map_index, &xcom_rows)?;
     let data = crate::store_data::snapshot(&mut conn, &ti.dag_id, &ti.run_id, &xcom_rows)
         .await
-        .map_err(|e| format!("reading XComs, variables and connections: {e}"))?;
+        .map_err(|e| db_error("reading XComs, variables and connections")(&e))?;
     let data = Arc::new(data);
     let ctx = TemplateContext::new(inputs.clone(), data.clone());
     let strings = |v: Option<&Json>| -> Vec<String> {
@@ -141,9 +170,11 @@ pub async fn prepare(
     };
     let stored = rendered_fields::set(&mut conn, fence, &Json::Object(masked))
         .await
-        .map_err(|e| format!("storing rendered fields: {e}"))?;
+        .map_err(|e| db_error("storing rendered fields")(&e))?;
     if !stored {
-        return Err("this try no longer owns the task instance".into());
+        return Err(PrepareError::Task(
+            "this try no longer owns the task instance".into(),
+        ));
     }
     Ok(Prepared {
         inputs,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::db_log::DbLogSink;
 use crate::dispatch::{self, TryCtx};
 use crate::outcome::{self, Outcome};
-use crate::prepare::{Prepared, prepare};
+use crate::prepare::{PrepareError, Prepared, prepare};
 use crate::serialized::{DEFAULT_RETRY_DELAY, retry_delay};
 
 /// What every try of one worker shares.
@@ -119,7 +119,7 @@ pub struct Task {
     pub task: Json,
 }
 
-async fn load_task(pool: &PgPool, ti: &TiRow) -> Result<Task, String> {
+async fn load_task(pool: &PgPool, ti: &TiRow) -> Result<Task, PrepareError> {
     let dag = crate::dag_cache::dag_of(pool, ti.id, &ti.dag_id).await?;
     let task = dag
         .get("tasks")
@@ -159,21 +159,18 @@ async fn heartbeat_loop(env: TaskEnv, fence: Fence, lost: Arc<Notify>) {
     }
 }
 
-/// Loads the task and renders its template fields. A failure while the
-/// database is unreachable (restarting) is not the task's: it is tried again
-/// once the database answers, within one lease (the heartbeat keeps it).
-/// Attempts at preparing a try when the database looks reachable.
-const PREPARE_ATTEMPTS: u32 = 4;
-
+/// Loads the task and renders its template fields. A database failure (say,
+/// a restart, or a pooled connection found dead right after one) is not the
+/// task's: it is tried again, backing off, within one lease (the heartbeat
+/// keeps it). The task's own errors fail the try at once.
 async fn load_and_prepare(
     env: &TaskEnv,
     ti: &TiRow,
     fence: Fence,
 ) -> Result<(Task, Prepared), String> {
     let deadline = tokio::time::Instant::now() + env.lease;
-    let mut attempts = 0;
+    let mut pause = Duration::from_millis(200);
     loop {
-        attempts += 1;
         let result = async {
             let task = load_task(&env.pool, ti).await?;
             let prepared = prepare(env, ti, fence, &task).await?;
@@ -181,37 +178,17 @@ async fn load_and_prepare(
         }
         .await;
         match result {
-            Err(msg) if tokio::time::Instant::now() < deadline && db_unreachable(env).await => {
-                tracing::warn!(error = %msg, "preparing the try failed with the database away; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            Err(PrepareError::Database(msg)) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(error = %msg, "preparing the try failed on the database; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
             }
-            // Right after a database restart pooled connections can fail
-            // although the database is back (each is found dead on use): a
-            // few more attempts, backing off, before the try is failed. A
-            // genuinely broken template only fails ~3 s later for it.
-            Err(msg) if attempts < PREPARE_ATTEMPTS && tokio::time::Instant::now() < deadline => {
-                tracing::warn!(error = %msg, attempts, "preparing the try failed; trying again");
-                tokio::time::sleep(Duration::from_millis(500) * attempts).await;
+            Err(e) => {
+                tracing::warn!(error = %e, "preparing the try failed");
+                return Err(e.to_string());
             }
-            Err(msg) => {
-                tracing::warn!(error = %msg, "preparing the try failed");
-                return Err(msg);
-            }
-            ok => return ok,
+            Ok(prepared) => return Ok(prepared),
         }
-    }
-}
-
-/// Whether the database cannot be reached right now.
-async fn db_unreachable(env: &TaskEnv) -> bool {
-    let ping = async {
-        let mut conn = env.pool.acquire().await?;
-        sqlx::query("SELECT 1").execute(&mut *conn).await?;
-        Ok::<_, sqlx::Error>(())
-    };
-    match ping.await {
-        Ok(()) => false,
-        Err(e) => crate::run::is_transient(&updraft_core::Error::Database(e)),
     }
 }
 
