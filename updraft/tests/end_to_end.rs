@@ -5,7 +5,6 @@
 mod support;
 
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 use support::Updraft;
 
@@ -59,18 +58,7 @@ async fn a_triggered_run_succeeds_through_scheduler_and_worker() {
         .spawn()
         .expect("worker");
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut state = String::new();
-    while Instant::now() < deadline {
-        state = sqlx::query_scalar("SELECT state FROM dag_run WHERE run_id = 'manual__e2e'")
-            .fetch_one(&u.db.pool)
-            .await
-            .expect("run state");
-        if state == "success" || state == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let state = support::run_end(&u.db.pool, "manual__e2e").await;
     let scheduler_status = stop(scheduler);
     let worker_status = stop(worker);
 

@@ -5,10 +5,7 @@
 
 mod support;
 
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
-use support::Updraft;
+use support::{Running, Updraft};
 
 const LITERAL: &str = r#"
 from datetime import datetime
@@ -36,13 +33,6 @@ with DAG(dag_id="fromx", schedule=None, start_date=datetime(2024, 1, 1), catchup
     BashOperator.partial(task_id="m").expand(bash_command=src.output)
 "#;
 
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-}
-
 async fn rows(u: &Updraft, sql: &'static str) -> Vec<(String, i32, Option<String>)> {
     sqlx::query_as(sql).fetch_all(&u.db.pool).await.expect(sql)
 }
@@ -56,28 +46,9 @@ async fn literal_expansion_runs_each_element_and_feeds_a_reduce() {
     u.ok(&["dags", "reserialize"]);
     u.ok(&["dags", "unpause", "lit"]);
     u.ok(&["dags", "trigger", "lit", "--run-id", "r"]);
-    let scheduler = u
-        .command(&["scheduler", "--interval", "0.2"])
-        .spawn()
-        .expect("scheduler");
-    let worker = u
-        .command(&["worker", "--concurrency", "4"])
-        .spawn()
-        .expect("worker");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut state = String::new();
-    while Instant::now() < deadline {
-        state = sqlx::query_scalar("SELECT state FROM dag_run WHERE run_id = 'r'")
-            .fetch_one(&u.db.pool)
-            .await
-            .expect("run state");
-        if state == "success" || state == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop(scheduler);
-    stop(worker);
+    let running = Running::start(&u, 4, 30);
+    let state = support::run_end(&u.db.pool, "r").await;
+    drop(running);
     let tis = rows(
         &u,
         "SELECT task_id, map_index, state FROM task_instance ORDER BY task_id, map_index",
@@ -213,28 +184,9 @@ async fn mapped_task_groups_run_per_element() {
     u.ok(&["dags", "reserialize"]);
     u.ok(&["dags", "unpause", "groups"]);
     u.ok(&["dags", "trigger", "groups", "--run-id", "g"]);
-    let scheduler = u
-        .command(&["scheduler", "--interval", "0.2"])
-        .spawn()
-        .expect("scheduler");
-    let worker = u
-        .command(&["worker", "--concurrency", "4"])
-        .spawn()
-        .expect("worker");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut state = String::new();
-    while Instant::now() < deadline {
-        state = sqlx::query_scalar("SELECT state FROM dag_run WHERE run_id = 'g'")
-            .fetch_one(&u.db.pool)
-            .await
-            .expect("run state");
-        if state == "success" || state == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop(scheduler);
-    stop(worker);
+    let running = Running::start(&u, 4, 30);
+    let state = support::run_end(&u.db.pool, "g").await;
+    drop(running);
     let xcoms: Vec<(String, i32, serde_json::Value)> = sqlx::query_as(
         "SELECT task_id, map_index, value FROM xcom WHERE key = 'return_value'
             AND task_id <> 'files' ORDER BY task_id, map_index",

@@ -161,3 +161,22 @@ impl Drop for Running {
         }
     }
 }
+
+/// The state of DAG run `run_id` once it has ended (`success`/`failed`), or
+/// the last state seen after 60 s.
+pub async fn run_end(pool: &sqlx::PgPool, run_id: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut state = String::new();
+    while std::time::Instant::now() < deadline {
+        state = sqlx::query_scalar("SELECT state FROM dag_run WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(pool)
+            .await
+            .expect("run state");
+        if state == "success" || state == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    state
+}
