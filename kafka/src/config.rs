@@ -35,7 +35,11 @@ impl std::fmt::Debug for KafkaConfig {
             .settings
             .iter()
             .map(|(k, v)| {
-                let v = if is_secret_setting(k) { "***" } else { v.as_str() };
+                let v = if is_secret_setting(k) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
                 (k.as_str(), v)
             })
             .collect();
@@ -200,10 +204,13 @@ mod tests {
 
     #[test]
     fn bad_connections_are_refused_with_a_reason() {
-        let no_bootstrap = KafkaConfig::from_connection("k", Some("kafka"), &json!({"group.id": "g"}));
+        let no_bootstrap =
+            KafkaConfig::from_connection("k", Some("kafka"), &json!({"group.id": "g"}));
         assert_eq!(
             no_bootstrap,
-            Err(ConfigError::NoBootstrapServers { conn_id: "k".into() })
+            Err(ConfigError::NoBootstrapServers {
+                conn_id: "k".into()
+            })
         );
         let not_kafka = KafkaConfig::from_connection("k", Some("postgres"), &json!({}));
         assert!(matches!(not_kafka, Err(ConfigError::NotKafka { .. })));
@@ -248,6 +255,9 @@ mod tests {
         secrets.sort();
         assert_eq!(secrets, vec!["-----BEGIN".to_owned(), "hunter2".to_owned()]);
         let shown = format!("{c:?}");
-        assert!(!shown.contains("hunter2") && shown.contains("me"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("me"),
+            "{shown}"
+        );
     }
 }

@@ -88,6 +88,11 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
         ("latest_only", _) => native::latest_only::run(cx).await,
         ("branch_datetime", _) => native::branch_time::branch_datetime(cx).await,
         ("branch_weekday", _) => native::branch_time::branch_weekday(cx).await,
+        ("kafka_produce" | "kafka_produce_to_topic", _) => native::kafka::produce::run(cx).await,
+        ("kafka_consume" | "kafka_consume_from_topic", _) => native::kafka::consume::run(cx).await,
+        ("kafka_await_message" | "kafka_await_message_trigger_function", _) => {
+            native::kafka::await_message::run(cx).await
+        }
         (other, python) => {
             let what = if python {
                 format!("{other} (Python)")

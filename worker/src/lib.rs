@@ -13,6 +13,7 @@ mod bash_task;
 mod dag_cache;
 pub mod db_log;
 pub mod dispatch;
+pub mod failpoint;
 pub mod log_sink;
 mod mapped_group;
 pub mod native;

@@ -2,7 +2,10 @@
 //! final write that records it ([`finish`]): the state, the XComs and the
 //! branch skips go in one transaction, or not at all.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::future::BoxFuture;
 use serde_json::Value as Json;
 use sqlx::PgPool;
 use updraft_core::store::ti_state::{self, Fence, FinishOutcome, TiRow, Transition};
@@ -33,6 +36,39 @@ pub struct Outcome {
     pub xcoms: Vec<(String, Json)>,
     /// Task ids of this run set `skipped` (those not started yet).
     pub skip: Vec<String>,
+    /// Run once the outcome is stored, and only then.
+    pub after_store: Option<AfterStore>,
+}
+
+/// Work that must wait until the try's outcome is stored: a Kafka consumer
+/// commits its offsets only after the messages it read are in the task's
+/// XCom, so a crash in between redelivers them instead of losing them. The
+/// future says what it did (a line for the task log) or why it failed.
+#[derive(Clone)]
+pub struct AfterStore(Arc<dyn Fn() -> BoxFuture<'static, Result<String, String>> + Send + Sync>);
+
+impl AfterStore {
+    pub fn new(
+        f: impl Fn() -> BoxFuture<'static, Result<String, String>> + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(f))
+    }
+
+    pub async fn run(&self) -> Result<String, String> {
+        (self.0)().await
+    }
+}
+
+impl std::fmt::Debug for AfterStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterStore")
+    }
+}
+
+impl PartialEq for AfterStore {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Outcome {
@@ -41,6 +77,7 @@ impl Outcome {
             ended,
             xcoms: Vec::new(),
             skip: Vec::new(),
+            after_store: None,
         }
     }
 

@@ -110,7 +110,7 @@ pub(crate) fn context_data(i: &ContextInputs) -> ContextData {
     }
 }
 
-async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
+pub(crate) async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
     let (ti, p) = (cx.ti, cx.prepared);
     let fileloc = cx
         .task
@@ -163,9 +163,8 @@ async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
 fn ended(cx: &TryCtx<'_>, r: &TaskResult) -> Outcome {
     match r.state {
         ResultState::Success => Outcome {
-            ended: Ended::Success,
             xcoms: r.xcoms.clone(),
-            skip: Vec::new(),
+            ..Outcome::of(Ended::Success)
         },
         ResultState::Skipped => {
             cx.sink.info(&r.message);

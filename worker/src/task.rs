@@ -59,7 +59,8 @@ pub async fn execute(env: TaskEnv, ti: TiRow) {
     let retry = task
         .as_ref()
         .map_or(DEFAULT_RETRY_DELAY, |t| retry_delay(&t.task, ti.try_number));
-    let line = match finish_retrying(&env, &ti, fence, &outcome, retry).await {
+    let written = finish_retrying(&env, &ti, fence, &outcome, retry).await;
+    let line = match &written {
         Ok(Transition::Applied(row)) => format!(
             "Marking task as {}. dag_id={}, task_id={}, run_id={}",
             row.state
@@ -74,6 +75,13 @@ pub async fn execute(env: TaskEnv, ti: TiRow) {
         Err(e) => format!("Writing the final state failed: {e}"),
     };
     sink.info(&line);
+    if let (Some(after), Ok(Transition::Applied(_))) = (&outcome.after_store, &written) {
+        crate::failpoint::hit("stored_before_after_store");
+        match after.run().await {
+            Ok(done) => sink.info(&done),
+            Err(e) => sink.error(&e),
+        }
+    }
     drop(sink);
     writer.close().await;
 }

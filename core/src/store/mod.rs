@@ -8,6 +8,7 @@ pub mod dag_runs;
 pub mod dags;
 pub mod events;
 pub mod import_errors;
+pub mod kafka_deliveries;
 pub mod pools;
 pub mod rendered_fields;
 pub mod task_instances;

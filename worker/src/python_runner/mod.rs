@@ -7,6 +7,7 @@
 //! See docs/adr/0004-python-task-runner.md.
 
 pub mod protocol;
+pub mod session;
 
 use std::collections::HashMap;
 use std::ffi::OsString;

@@ -51,6 +51,7 @@ pub enum Mode {
     Poke,
     /// Call a user-defined macro or filter ([`TaskRequest::call`]).
     Call,
+    Kafka,
 }
 
 /// The context's inputs (the child builds Airflow's context dict from them).

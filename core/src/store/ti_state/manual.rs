@@ -61,7 +61,9 @@ pub struct ClearTarget {
 /// other state becomes no state. `max_tries` is raised to `try_number +
 /// retries` so the task gets all its retries again (or, for a task gone from
 /// the DAG, to at least `try_number`); reschedules of the old try are
-/// dropped; one `audit_log` row per task instance, in the same statement.
+/// dropped, and so are the Kafka deliveries it recorded (a cleared produce
+/// task publishes again); one `audit_log` row per task instance, in the same
+/// statement.
 /// Returns the rows cleared (ids not found are left out).
 pub async fn clear(
     conn: &mut PgConnection,
@@ -86,6 +88,8 @@ pub async fn clear(
               WHERE ti.id = old.id
              RETURNING ti.*, old.state AS previous_state),
          gone AS (DELETE FROM task_reschedule r USING upd WHERE r.ti_id = upd.id),
+         -- A cleared produce task publishes again: forget what it delivered.
+         sent AS (DELETE FROM kafka_delivery d USING upd WHERE d.ti_id = upd.id),
          audit AS (
              INSERT INTO audit_log (event, owner, dag_id, run_id, task_id, map_index,
                                     try_number, extra)

@@ -1,0 +1,325 @@
+//! Consuming in a consumer group with Updraft owning the commits: offsets
+//! are committed only when the caller says so (after the task's result is
+//! stored), never automatically, so a crash in between redelivers messages
+//! rather than losing them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message as _};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::KafkaConfig;
+use crate::metrics;
+
+/// A consumed message, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Option<Vec<(String, Option<Vec<u8>>)>>,
+    /// confluent-kafka's `(type, ms)`: 0 not available, 1 create time, 2 log append time.
+    pub timestamp: (i32, i64),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    #[error("creating the Kafka consumer for {servers}: {source}")]
+    Create { servers: String, source: KafkaError },
+    #[error("subscribing to {topics:?}: {source}")]
+    Subscribe {
+        topics: Vec<String>,
+        source: KafkaError,
+    },
+    #[error("consuming from {topics:?}: {source}")]
+    Poll {
+        topics: Vec<String>,
+        source: KafkaError,
+    },
+    #[error("committing offsets {offsets} for group {group:?}: {reason}")]
+    Commit {
+        group: String,
+        offsets: String,
+        reason: String,
+    },
+}
+
+/// Offsets to commit: the next offset to read, per (topic, partition).
+pub type Offsets = BTreeMap<(String, i32), i64>;
+
+/// A consumer of some topics in one group.
+pub struct Consumer {
+    inner: Arc<StreamConsumer>,
+    topics: Vec<String>,
+    group: String,
+    /// Next offset to read, after the messages handed out so far.
+    consumed: Offsets,
+    /// Partitions that reported the end of their log since their last message.
+    at_eof: BTreeSet<i32>,
+    /// The group has assigned us partitions.
+    joined: bool,
+    /// Every assigned partition was at its end after the last batch.
+    at_end: bool,
+}
+
+/// How long a batch after the end of the log waits for new messages.
+const AT_END_LOOK: Duration = Duration::from_millis(50);
+
+/// How long joining the consumer group may take before a batch gives up.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often to look whether the group has assigned partitions yet.
+const SLICE: Duration = Duration::from_millis(200);
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("topics", &self.topics)
+            .field("group", &self.group)
+            .field("consumed", &self.consumed)
+            .finish()
+    }
+}
+
+impl Consumer {
+    /// Subscribes to `topics` (regex patterns start with `^`, as in
+    /// librdkafka) in the connection's `group.id`, or `group` when the
+    /// connection has none. The connection's settings are kept except those
+    /// Updraft's commit guarantee needs: no automatic commit or offset store,
+    /// end-of-partition events on. A new group starts at the beginning of the
+    /// log unless the connection says otherwise (`auto.offset.reset`).
+    pub fn new(
+        config: &KafkaConfig,
+        topics: &[String],
+        group: Option<&str>,
+    ) -> Result<Self, ConsumeError> {
+        let mut config = config.clone();
+        if let Some(g) = group {
+            config.force("group.id", g);
+        }
+        let group = config.get("group.id").unwrap_or_default().to_owned();
+        config.force("enable.auto.commit", "false");
+        config.force("enable.auto.offset.store", "false");
+        config.force("enable.partition.eof", "true");
+        config.set_default("auto.offset.reset", "earliest");
+        let servers = config.bootstrap_servers().to_owned();
+        let inner: StreamConsumer = config
+            .client_config()
+            .create()
+            .map_err(|source| ConsumeError::Create { servers, source })?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        inner
+            .subscribe(&names)
+            .map_err(|source| ConsumeError::Subscribe {
+                topics: topics.to_vec(),
+                source,
+            })?;
+        Ok(Self {
+            inner: Arc::new(inner),
+            topics: topics.to_vec(),
+            group,
+            consumed: Offsets::new(),
+            at_eof: BTreeSet::new(),
+            joined: false,
+            at_end: false,
+        })
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// Up to `max` messages. Returns early when every assigned partition is
+    /// at the end of its log, or when nothing arrived for `idle` once the
+    /// group has assigned partitions (joining a group can take seconds and
+    /// does not count as idle, up to [`JOIN_TIMEOUT`]); an empty batch means
+    /// there is nothing more to read now.
+    pub async fn next_batch(
+        &mut self,
+        max: usize,
+        idle: Duration,
+    ) -> Result<Vec<Message>, ConsumeError> {
+        let mut batch = Vec::new();
+        // At the end already: only look whether something new came.
+        let idle = if self.at_end {
+            idle.min(AT_END_LOOK)
+        } else {
+            idle
+        };
+        let started = Instant::now();
+        let mut last = Instant::now();
+        while batch.len() < max {
+            let wait = SLICE.min(idle.max(Duration::from_millis(1)));
+            match tokio::time::timeout(wait, self.inner.recv()).await {
+                Err(_) => {
+                    if !self.joined {
+                        self.joined = self.inner.assignment().is_ok_and(|a| a.count() > 0);
+                        if !self.joined {
+                            if started.elapsed() >= JOIN_TIMEOUT.max(idle) {
+                                break;
+                            }
+                            continue;
+                        }
+                        last = Instant::now();
+                    }
+                    if last.elapsed() >= idle {
+                        break;
+                    }
+                }
+                Ok(Ok(m)) => {
+                    self.joined = true;
+                    last = Instant::now();
+                    let msg = owned(&m);
+                    self.at_eof.remove(&msg.partition);
+                    self.consumed
+                        .insert((msg.topic.clone(), msg.partition), msg.offset + 1);
+                    batch.push(msg);
+                    self.at_end = false;
+                }
+                Ok(Err(KafkaError::PartitionEOF(p))) => {
+                    self.joined = true;
+                    self.at_eof.insert(p);
+                    if self.all_at_end().await {
+                        self.at_end = true;
+                        break;
+                    }
+                }
+                Ok(Err(source)) => {
+                    return Err(ConsumeError::Poll {
+                        topics: self.topics.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
+        for m in &batch {
+            *per_topic.entry(m.topic.as_str()).or_default() += 1;
+        }
+        for (topic, n) in per_topic {
+            metrics::consumed(topic, n);
+        }
+        Ok(batch)
+    }
+
+    /// Every assigned partition has reached its end: the EOF events carry
+    /// only a partition number, so the read positions are checked against
+    /// the high watermarks (a broker round trip, only at the end).
+    async fn all_at_end(&self) -> bool {
+        let Ok(assigned) = self.inner.assignment() else {
+            return false;
+        };
+        let parts: Vec<(String, i32)> = assigned
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        if parts.is_empty() || parts.iter().any(|(_, p)| !self.at_eof.contains(p)) {
+            return false;
+        }
+        let lags = self.lag_of(parts).await;
+        lags.is_ok_and(|l| l.iter().all(|(_, _, lag)| *lag <= 0))
+    }
+
+    /// Offsets after every message handed out so far.
+    pub fn consumed(&self) -> &Offsets {
+        &self.consumed
+    }
+
+    /// Commits `offsets` synchronously.
+    pub async fn commit(&self, offsets: &Offsets) -> Result<(), ConsumeError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        let shown = offsets
+            .iter()
+            .map(|((t, p), o)| format!("{t}[{p}]@{o}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let error = |reason: String| ConsumeError::Commit {
+            group: self.group.clone(),
+            offsets: shown.clone(),
+            reason,
+        };
+        for ((t, p), o) in offsets {
+            tpl.add_partition_offset(t, *p, Offset::Offset(*o))
+                .map_err(|e| error(e.to_string()))?;
+        }
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || inner.commit(&tpl, CommitMode::Sync))
+            .await
+            .map_err(|e| error(e.to_string()))?
+            .map_err(|e| error(e.to_string()))
+    }
+
+    /// The group's lag per assigned partition: high watermark minus the
+    /// next offset this consumer would read. Also published as a gauge.
+    pub async fn lag(&self) -> Result<Vec<(String, i32, i64)>, String> {
+        let assigned = self.inner.assignment().map_err(|e| e.to_string())?;
+        let parts = assigned
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        let lags = self.lag_of(parts).await?;
+        for (t, p, l) in &lags {
+            metrics::lag(&self.group, t, *p, *l);
+        }
+        Ok(lags)
+    }
+
+    async fn lag_of(&self, parts: Vec<(String, i32)>) -> Result<Vec<(String, i32, i64)>, String> {
+        let inner = Arc::clone(&self.inner);
+        let consumed = self.consumed.clone();
+        tokio::task::spawn_blocking(move || {
+            let positions = inner.position().ok();
+            parts
+                .into_iter()
+                .map(|(t, p)| {
+                    let (low, high) = inner
+                        .fetch_watermarks(&t, p, Duration::from_secs(5))
+                        .map_err(|e| format!("watermarks of {t}[{p}]: {e}"))?;
+                    let next = consumed.get(&(t.clone(), p)).copied().or_else(|| {
+                        positions.as_ref().and_then(|tpl| {
+                            match tpl.find_partition(&t, p).map(|e| e.offset()) {
+                                Some(Offset::Offset(o)) => Some(o),
+                                _ => None,
+                            }
+                        })
+                    });
+                    Ok((t, p, high - next.unwrap_or(low).max(low)))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
+
+fn owned(m: &rdkafka::message::BorrowedMessage<'_>) -> Message {
+    let headers = m.headers().map(|hs| {
+        hs.iter()
+            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+            .collect()
+    });
+    let timestamp = match m.timestamp() {
+        rdkafka::Timestamp::NotAvailable => (0, -1),
+        rdkafka::Timestamp::CreateTime(t) => (1, t),
+        rdkafka::Timestamp::LogAppendTime(t) => (2, t),
+    };
+    Message {
+        topic: m.topic().to_owned(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        headers,
+        timestamp,
+    }
+}
