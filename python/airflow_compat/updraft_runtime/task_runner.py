@@ -117,6 +117,12 @@ class Job:
             finally:
                 os._exit(code)
         self.pid = pid
+        try:
+            # The child does this too; whichever runs first, a cancel that
+            # arrives at once finds the group.
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
         os.close(log_w)
         os.close(res_w)
         os.set_blocking(self.log_r, False)
@@ -206,7 +212,10 @@ class Job:
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
-            pass
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def read_log(self, emit, final=False):
         """Forwards complete lines (all of them when ``final``)."""
@@ -359,7 +368,10 @@ def serve(stdin_fd=0, stdout_fd=1):
             emit({"id": job_id, "result": job.outcome()})
             del jobs[job_id]
         if out:
-            _write_all(out_fd, b"".join(out))
+            try:
+                _write_all(out_fd, b"".join(out))
+            except BrokenPipeError:
+                eof = True  # the worker is gone: stop, killing what still runs
             out.clear()
     os.close(out_fd)
 
