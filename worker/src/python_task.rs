@@ -110,7 +110,7 @@ pub(crate) fn context_data(i: &ContextInputs) -> ContextData {
     }
 }
 
-async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
+pub(crate) async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, String> {
     let (ti, p) = (cx.ti, cx.prepared);
     let fileloc = cx
         .task
