@@ -7,7 +7,9 @@ Result: ``{"state": "success"|"skipped"|"failed"|"failed_no_retry",
 "message": str, "xcoms": [[key, value], ...], "returned": value|null,
 "truthy": bool, "poke": {"done": bool, "xcom": value}|null}``. Values use the
 tagged encoding of docs/serialized-dag.md. Skip sets of branches are not
-computed here: the worker does that from the serialized DAG.
+computed here: the worker does that from the serialized DAG. A request of
+mode ``kafka`` runs the task's Python functions for the worker's native Kafka
+client, talking over the session pipes (``task_runner_kafka``).
 """
 import inspect
 import json
