@@ -210,6 +210,15 @@ class TaskRunnerServerTest(DagFileTest):
         self.assertEqual(result["state"], "failed")
         self.assertIn("lease", result["message"])
 
+    # A cancel sent right behind the run, before the child could set up its
+    # process group, still kills the task.
+    def test_cancel_right_after_run_kills_the_task(self):
+        for _ in range(5):
+            job = self.send("hang")
+            self.command({"op": "cancel", "id": job})
+            result = self.messages(job, until=10.0)[-1]["result"]
+            self.assertIn("lease", result["message"])
+
     def test_sensor_pokes(self):
         not_yet = self.messages(self.send("ready", kind="python_sensor", mode="poke",
                                           rendered={"op_args": [1]}))[-1]["result"]

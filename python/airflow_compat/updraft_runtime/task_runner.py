@@ -2,10 +2,21 @@
 task, many at once, speaking JSON lines with the worker on stdin/stdout.
 
 In:  ``{"op": "run", "id": 7, "task": {...}}`` (the request, see
-     ``task_runner_child``) and ``{"op": "cancel", "id": 7}``.
+     ``task_runner_child``), ``{"op": "cancel", "id": 7}`` and, for a session
+     job, ``{"op": "feed", "id": 7, "data": <JSON>}``.
 Out: ``{"id": 7, "log": "line"}`` while the task runs (its stdout and
      stderr, line by line), ``{"id": 7, "mask": "secret"}`` when the task read
-     a secret, and exactly one ``{"id": 7, "result": {...}}``.
+     a secret, ``{"id": 7, "data": <JSON>}`` for a session job, and exactly
+     one ``{"id": 7, "result": {...}}``.
+
+A request of mode ``kafka`` starts a *session job*: two more pipes, an input
+pipe (runner -> child: each ``feed``'s data as one JSON line, buffered here
+and written when the pipe has room, so a child that does not read never
+blocks the runner) and a data pipe (child -> runner: one compact JSON
+document per line, relayed verbatim as ``data``, after the log lines the
+child wrote before it). The child finds their fds in ``req["_session"]``
+(``{"in": fd, "out": fd}``); they close when the job ends. A feed for a job
+that is gone is ignored.
 
 The child imports the DAG file itself, so a file that hangs, crashes or
 exits fails that task only. A child past its ``timeout`` or cancelled (the
@@ -53,12 +64,22 @@ def _exit_reason(status):
 
 
 class Job:
-    """One running task: its child, its log and result pipes, its deadline."""
+    """One running task: its child, its log and result pipes, its deadline;
+    for a session job also its input and data pipes."""
 
     def __init__(self, job_id, req, close_fds):
         self.id = job_id
         self.log_r, log_w = os.pipe()
         self.res_r, res_w = os.pipe()
+        self.session = req.get("mode") == "kafka"
+        self.in_w = self.data_r = None
+        in_r = data_w = None
+        if self.session:
+            in_r, self.in_w = os.pipe()
+            self.data_r, data_w = os.pipe()
+            req["_session"] = {"in": in_r, "out": data_w}
+        self.in_buf = bytearray()
+        self.data_buf = bytearray()
         timeout = req.get("timeout")
         self.deadline = time.monotonic() + float(timeout) if timeout else float("inf")
         self.killed = None  # why the runner killed the child
@@ -77,6 +98,9 @@ class Job:
                     os.close(fd)
                 os.close(self.log_r)
                 os.close(self.res_r)
+                if self.session:
+                    os.close(self.in_w)
+                    os.close(self.data_r)
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
                 os.dup2(log_w, 1)
@@ -93,13 +117,94 @@ class Job:
             finally:
                 os._exit(code)
         self.pid = pid
+        try:
+            # The child does this too; whichever runs first, a cancel that
+            # arrives at once finds the group.
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
         os.close(log_w)
         os.close(res_w)
         os.set_blocking(self.log_r, False)
+        if self.session:
+            os.close(in_r)
+            os.close(data_w)
+            os.set_blocking(self.in_w, False)
+            os.set_blocking(self.data_r, False)
+
+    @property
+    def all_fds(self):
+        """Every fd of this job the runner holds (a later child closes them)."""
+        return [fd for fd in self.fds + [self.in_w] if fd is not None]
 
     @property
     def fds(self):
-        return [fd for fd, open_ in ((self.log_r, self.log_open), (self.res_r, self.res_open)) if open_]
+        """The fds to read, the log before the data."""
+        fds = [fd for fd, open_ in ((self.log_r, self.log_open), (self.res_r, self.res_open)) if open_]
+        if self.data_r is not None:
+            fds.append(self.data_r)
+        return fds
+
+    def feed(self, data):
+        if self.in_w is not None:
+            self.in_buf += json.dumps(data, separators=(",", ":")).encode() + b"\n"
+
+    def write_input(self):
+        """Writes what the pipe takes now; a child that is gone drops the rest."""
+        try:
+            n = os.write(self.in_w, self.in_buf)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                return
+            self.in_buf.clear()
+            self._close_input()
+            return
+        del self.in_buf[:n]
+
+    def _close_input(self):
+        if self.in_w is not None:
+            os.close(self.in_w)
+            self.in_w = None
+
+    def read_data(self, emit, final=False):
+        """Relays the child's complete data lines verbatim, after its log so far."""
+        self.read_log(emit)
+        while self.data_r is not None:
+            try:
+                data = os.read(self.data_r, _READ)
+            except OSError as e:
+                if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    break
+                data = b""
+            if not data:
+                self._close_data()
+                break
+            self.data_buf += data
+            end = self.data_buf.rfind(b"\n")
+            if end < 0:
+                continue
+            prefix = b'{"id": %d, "data": ' % self.id
+            for line in bytes(self.data_buf[:end]).split(b"\n"):
+                if line.strip():
+                    emit(prefix + line + b"}\n")
+            del self.data_buf[:end + 1]
+        if final:
+            self._close_data()
+
+    def _close_data(self):
+        if self.data_r is not None:
+            os.close(self.data_r)
+            self.data_r = None
+        if self.data_buf.strip():
+            print(f"updraft task runner: task {self.id} left an unfinished data line", file=sys.stderr)
+        self.data_buf.clear()
+
+    def close_session(self, emit):
+        """At the job's end: relay the last data lines, close both pipes."""
+        if self.session:
+            self.read_data(emit, final=True)
+            self.in_buf.clear()
+            self._close_input()
 
     def kill(self, reason):
         if self.killed is None:
@@ -107,7 +212,10 @@ class Job:
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
-            pass
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def read_log(self, emit, final=False):
         """Forwards complete lines (all of them when ``final``)."""
@@ -195,7 +303,7 @@ def serve(stdin_fd=0, stdout_fd=1):
     out = []
 
     def emit(msg):
-        out.append(json.dumps(msg).encode() + b"\n")
+        out.append(msg if isinstance(msg, bytes) else json.dumps(msg).encode() + b"\n")
 
     jobs = {}
     buf = b""
@@ -213,7 +321,13 @@ def serve(stdin_fd=0, stdout_fd=1):
         if any(not job.res_open for job in jobs.values()):
             waits.append(0.002)
         wait = max(0.0, min(waits)) if waits else None
-        ready, _, _ = select.select(rlist, [], [], wait)
+        wlist = [job.in_w for job in jobs.values() if job.in_buf and job.in_w is not None]
+        ready, writable, _ = select.select(rlist, wlist, [], wait)
+        for fd in writable:
+            for job in jobs.values():
+                if fd == job.in_w:
+                    job.write_input()
+                    break
         for fd in ready:
             if fd == stdin_fd:
                 data = os.read(stdin_fd, _READ)
@@ -233,6 +347,9 @@ def serve(stdin_fd=0, stdout_fd=1):
                 if fd == job.res_r and job.res_open:
                     job.read_result()
                     break
+                if fd == job.data_r:
+                    job.read_data(emit)
+                    break
         now = time.monotonic()
         for job_id, job in list(jobs.items()):
             if now >= job.deadline and job.killed is None:
@@ -240,6 +357,7 @@ def serve(stdin_fd=0, stdout_fd=1):
                          f"{job.pid} was killed")
             if job.res_open or not job.try_reap():
                 continue
+            job.close_session(emit)
             job.read_log(emit, final=True)
             if job.log_open:
                 os.close(job.log_r)
@@ -250,7 +368,10 @@ def serve(stdin_fd=0, stdout_fd=1):
             emit({"id": job_id, "result": job.outcome()})
             del jobs[job_id]
         if out:
-            _write_all(out_fd, b"".join(out))
+            try:
+                _write_all(out_fd, b"".join(out))
+            except BrokenPipeError:
+                eof = True  # the worker is gone: stop, killing what still runs
             out.clear()
     os.close(out_fd)
 
@@ -267,9 +388,16 @@ def _handle(line, jobs, close_fds, emit):
         if job is not None:
             job.kill("The task was stopped: this worker no longer holds its lease")
         return
+    if op == "feed":
+        job = jobs.get(job_id)  # a job that is gone: the worker sees its result
+        if job is not None:
+            job.feed(msg.get("data"))
+        return
     if op != "run" or job_id in jobs:
         emit({"id": job_id, "result": _failed(f"bad request {op!r} for task {job_id}")})
         return
+    # A child keeps no fd of its siblings: a session's pipes must close when its job ends.
+    close_fds = tuple(close_fds) + tuple(fd for job in jobs.values() for fd in job.all_fds)
     try:
         jobs[job_id] = Job(job_id, msg.get("task") or {}, close_fds)
     except OSError as e:

@@ -7,7 +7,9 @@ Result: ``{"state": "success"|"skipped"|"failed"|"failed_no_retry",
 "message": str, "xcoms": [[key, value], ...], "returned": value|null,
 "truthy": bool, "poke": {"done": bool, "xcom": value}|null}``. Values use the
 tagged encoding of docs/serialized-dag.md. Skip sets of branches are not
-computed here: the worker does that from the serialized DAG.
+computed here: the worker does that from the serialized DAG. A request of
+mode ``kafka`` runs the task's Python functions for the worker's native Kafka
+client, talking over the session pipes (``task_runner_kafka``).
 """
 import inspect
 import json
@@ -28,6 +30,7 @@ from airflow._updraft.exceptions import (
 )
 from airflow._updraft.sensors import PokeReturnValue
 from updraft_runtime import task_runner_context as trc
+from updraft_runtime import task_runner_kafka as kafka
 from updraft_runtime import task_runner_venv as venv
 
 # Operator kinds this runner executes, and what it does for each.
@@ -178,6 +181,10 @@ def execute(req, task, context):
             value = PokeReturnValue(bool(value))
         poke = {"done": bool(value.is_done), "xcom": encode(value.xcom_value)}
         returned = None
+    elif req.get("mode") == "kafka":
+        # A session job: the worker runs the Kafka client, we the user's functions.
+        _apply_rendered(req, task)
+        returned = kafka.execute(req, task, context)
     elif kind in CALLABLE_KINDS or kind == "bash":
         returned = call_callable(req, task, context)
         if kind == "bash" and (not isinstance(returned, str) or not returned.strip()):

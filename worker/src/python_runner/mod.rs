@@ -4,7 +4,9 @@
 //! worker; it forks one child per task. We talk to it over pipes (JSON lines,
 //! [`protocol`]), so this crate never links libpython. A runner that dies
 //! fails the tries it was running and is replaced on the next request.
-//! See docs/adr/0004-python-task-runner.md.
+//! A job is either run to its result ([`run`]) or held open as a
+//! [`Session`] that exchanges data lines with the task while it runs (Kafka
+//! tasks); both go through one [`Job`]. See docs/adr/0004-python-task-runner.md.
 
 pub mod protocol;
 pub mod session;
@@ -17,9 +19,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use serde_json::Value as Json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 
 use crate::log_sink::LogSink;
 use crate::templates::SecretSet;
@@ -27,6 +31,7 @@ use crate::templates::SecretSet;
 pub use protocol::{
     CallSpec, ContextData, Mode, PokeResult, ResultState, TaskRequest, TaskResult, XComRow,
 };
+pub use session::{Session, SessionEvent};
 
 /// How a runner process is started.
 #[derive(Debug, Clone)]
@@ -75,6 +80,8 @@ enum Output {
 
 enum Event {
     Out(Output),
+    /// A session job's data line.
+    Data(Json),
     Done(TaskResult),
 }
 
@@ -150,12 +157,13 @@ async fn read_loop(runner: Arc<Runner>, stdout: ChildStdout) {
             let tx = waiting.remove(&msg.id);
             tx.map(|tx| (tx, Event::Done(result)))
         } else {
-            let out = match (msg.log, msg.mask) {
-                (Some(l), _) => Output::Line(l),
-                (None, Some(m)) => Output::Secret(m),
-                (None, None) => continue,
+            let ev = match (msg.log, msg.mask, msg.data) {
+                (Some(l), _, _) => Event::Out(Output::Line(l)),
+                (None, Some(m), _) => Event::Out(Output::Secret(m)),
+                (None, None, Some(d)) => Event::Data(d),
+                (None, None, None) => continue,
             };
-            waiting.get(&msg.id).map(|tx| (tx.clone(), Event::Out(out)))
+            waiting.get(&msg.id).map(|tx| (tx.clone(), ev))
         };
         drop(waiting);
         if let Some((tx, ev)) = event {
@@ -194,60 +202,147 @@ pub async fn run(
     sink: &impl LogSink,
     secrets: &[SecretSet],
 ) -> TaskResult {
-    let mut read = SecretSet::default();
-    let mask = |line: &str, read: &SecretSet| {
-        let masked = secrets.iter().fold(line.to_owned(), |acc, s| s.mask(&acc));
-        read.mask(&masked)
-    };
-    let runner = match runner().await {
-        Ok(r) => r,
+    let mut job = match Job::start(request).await {
+        Ok(j) => j,
         Err(e) => return TaskResult::failed(e),
     };
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    runner.waiting().insert(id, tx);
-    if let Err(e) = runner
-        .send(&protocol::Command::Run { id, task: request })
-        .await
-    {
-        runner.waiting().remove(&id);
-        return TaskResult::failed(e);
-    }
-    // The runner enforces `timeout` itself; this backstop covers a stuck runner.
-    let backstop = request
-        .timeout
-        .map(|t| Duration::from_secs_f64(t.max(0.0)) + CANCEL_GRACE);
-    let give_up = tokio::time::sleep(backstop.unwrap_or(NO_BACKSTOP));
-    tokio::pin!(give_up);
-    let lost_fut = lost.notified();
-    tokio::pin!(lost_fut);
-    let mut cancelled = false;
     loop {
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(Event::Out(Output::Line(l))) => sink.line(&mask(&l, &read)).await,
-                Some(Event::Out(Output::Secret(s))) => read.add(&s),
-                Some(Event::Done(result)) => return result,
-                None => {
-                    return TaskResult::failed(
-                        "The Python task runner exited while the task was running",
-                    )
+        match job.next(lost, sink, secrets).await {
+            // Only a session job sends data; nobody would read it here.
+            Step::Data(_) => {}
+            Step::Done(result) => return result,
+        }
+    }
+}
+
+/// What a job produced next.
+enum Step {
+    Data(Json),
+    Done(TaskResult),
+}
+
+/// One job in the runner, from its `run` line to its result. Dropped before
+/// its result, it cancels the job (the runner kills the task's child).
+struct Job {
+    runner: Arc<Runner>,
+    id: u64,
+    rx: mpsc::UnboundedReceiver<Event>,
+    /// Secrets the task reported reading.
+    read: SecretSet,
+    /// When to cancel (then, after [`CANCEL_GRACE`], give up on) the job.
+    give_up: Instant,
+    cancelled: bool,
+    ended: Option<TaskResult>,
+}
+
+impl Job {
+    async fn start(request: &TaskRequest) -> Result<Self, String> {
+        let runner = runner().await?;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        runner.waiting().insert(id, tx);
+        if let Err(e) = runner
+            .send(&protocol::Command::Run { id, task: request })
+            .await
+        {
+            runner.waiting().remove(&id);
+            return Err(e);
+        }
+        // The runner enforces `timeout` itself; this backstop covers a stuck runner.
+        let backstop = request
+            .timeout
+            .map(|t| Duration::from_secs_f64(t.max(0.0)) + CANCEL_GRACE);
+        Ok(Self {
+            runner,
+            id,
+            rx,
+            read: SecretSet::default(),
+            give_up: Instant::now() + backstop.unwrap_or(NO_BACKSTOP),
+            cancelled: false,
+            ended: None,
+        })
+    }
+
+    /// Writes one JSON document to a session job's input.
+    async fn feed(&self, data: &Json) -> Result<(), String> {
+        let id = self.id;
+        self.runner
+            .send(&protocol::Command::Feed { id, data })
+            .await
+    }
+
+    /// The job's next data line or its result (again, once it ended). Log
+    /// lines go to `sink` meanwhile, masked; `lost` cancels the job.
+    async fn next(&mut self, lost: &Notify, sink: &impl LogSink, secrets: &[SecretSet]) -> Step {
+        if let Some(result) = &self.ended {
+            return Step::Done(result.clone());
+        }
+        let give_up = tokio::time::sleep_until(self.give_up);
+        tokio::pin!(give_up);
+        let lost_fut = lost.notified();
+        tokio::pin!(lost_fut);
+        loop {
+            tokio::select! {
+                ev = self.rx.recv() => match ev {
+                    Some(Event::Out(Output::Line(l))) => {
+                        let masked = secrets.iter().fold(l, |acc, s| s.mask(&acc));
+                        sink.line(&self.read.mask(&masked)).await;
+                    }
+                    Some(Event::Out(Output::Secret(s))) => self.read.add(&s),
+                    Some(Event::Data(d)) => return Step::Data(d),
+                    Some(Event::Done(result)) => return self.end(result),
+                    None => {
+                        return self.end(TaskResult::failed(
+                            "The Python task runner exited while the task was running",
+                        ));
+                    }
+                },
+                () = &mut lost_fut, if !self.cancelled => {
+                    self.cancel().await;
+                    give_up.as_mut().reset(self.give_up);
                 }
-            },
-            () = &mut lost_fut, if !cancelled => {
-                cancelled = true;
-                let _ = runner.send(&protocol::Command::Cancel { id }).await;
-                give_up.as_mut().reset(tokio::time::Instant::now() + CANCEL_GRACE);
-            }
-            () = &mut give_up => {
-                if cancelled {
-                    runner.waiting().remove(&id);
-                    return TaskResult::failed("The Python task runner did not stop the task");
+                () = &mut give_up => {
+                    if self.cancelled {
+                        self.runner.waiting().remove(&self.id);
+                        return self.end(TaskResult::failed(
+                            "The Python task runner did not stop the task",
+                        ));
+                    }
+                    self.cancel().await;
+                    give_up.as_mut().reset(self.give_up);
                 }
-                cancelled = true;
-                let _ = runner.send(&protocol::Command::Cancel { id }).await;
-                give_up.as_mut().reset(tokio::time::Instant::now() + CANCEL_GRACE);
             }
+        }
+    }
+
+    /// Asks the runner to kill the task; its result follows.
+    async fn cancel(&mut self) {
+        self.cancelled = true;
+        let _ = self
+            .runner
+            .send(&protocol::Command::Cancel { id: self.id })
+            .await;
+        self.give_up = Instant::now() + CANCEL_GRACE;
+    }
+
+    fn end(&mut self, result: TaskResult) -> Step {
+        self.ended = Some(result.clone());
+        Step::Done(result)
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if self.ended.is_some() {
+            return;
+        }
+        self.runner.waiting().remove(&self.id);
+        let (runner, id) = (Arc::clone(&self.runner), self.id);
+        // Nobody waits for this job any more: kill it rather than leave it running.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = runner.send(&protocol::Command::Cancel { id }).await;
+            });
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The JSON lines spoken with `updraft __task-runner`
 //! (python/airflow_compat/updraft_runtime/task_runner.py): one request per
-//! task, then log lines, secrets to mask and one result, tagged by id.
+//! task, then log lines, secrets to mask and one result, tagged by id. A
+//! [`Mode::Kafka`] request starts a session job: `feed` lines go to the task
+//! while it runs and its `data` lines come back (see [`super::session`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -51,6 +53,8 @@ pub enum Mode {
     Poke,
     /// Call a user-defined macro or filter ([`TaskRequest::call`]).
     Call,
+    /// A Kafka task's Python side: a session job that exchanges data lines
+    /// with the worker while it runs (updraft_runtime/task_runner_kafka.py).
     Kafka,
 }
 
@@ -78,8 +82,18 @@ pub struct XComRow {
 #[derive(Debug, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command<'a> {
-    Run { id: u64, task: &'a TaskRequest },
-    Cancel { id: u64 },
+    Run {
+        id: u64,
+        task: &'a TaskRequest,
+    },
+    Cancel {
+        id: u64,
+    },
+    /// One JSON document for a session job's input (ignored once it ended).
+    Feed {
+        id: u64,
+        data: &'a Json,
+    },
 }
 
 /// One line from the runner.
@@ -92,6 +106,14 @@ pub struct Message {
     pub mask: Option<String>,
     #[serde(default)]
     pub result: Option<TaskResult>,
+    /// A session job's data line (`null` included, hence not plain `Option`).
+    #[serde(default, deserialize_with = "present")]
+    pub data: Option<Json>,
+}
+
+/// A field that is present, whatever its value (`null` becomes `Some(Null)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
+    Json::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -166,5 +188,23 @@ mod tests {
     fn cancel_command_shape() {
         let c = serde_json::to_value(Command::Cancel { id: 9 }).expect("json");
         assert_eq!(c, json!({"op": "cancel", "id": 9}));
+        let data = json!({"ack": 3});
+        let f = serde_json::to_value(Command::Feed { id: 2, data: &data }).expect("json");
+        assert_eq!(f, json!({"op": "feed", "id": 2, "data": {"ack": 3}}));
+        assert_eq!(
+            serde_json::to_value(Mode::Kafka).expect("json"),
+            json!("kafka")
+        );
+    }
+
+    // A data line keeps its document, even `null`; other lines have none.
+    #[test]
+    fn data_lines_decode() {
+        let m: Message = serde_json::from_str(r#"{"id": 1, "data": {"done": 2}}"#).expect("data");
+        assert_eq!(m.data, Some(json!({"done": 2})));
+        let m: Message = serde_json::from_str(r#"{"id": 1, "data": null}"#).expect("null");
+        assert_eq!(m.data, Some(Json::Null));
+        let m: Message = serde_json::from_str(r#"{"id": 1, "log": "x"}"#).expect("log");
+        assert_eq!(m.data, None);
     }
 }
