@@ -3,6 +3,7 @@
 //! not wait on its C build. The worker's operators (`updraft_worker::native::kafka`)
 //! drive these clients; connections configure them ([`config`]).
 
+pub mod admin;
 pub mod config;
 
 pub use config::{ConfigError, KafkaConfig};
