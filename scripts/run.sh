@@ -5,7 +5,9 @@
 #
 # With no database URL configured, `updraft standalone` creates and runs its
 # own Postgres under UPDRAFT_HOME with the system's initdb (that logic is in
-# the binary, not here).
+# the binary, not here). With no kafka_default connection, it starts an
+# in-memory Kafka-protocol broker (tansu), which this script installs once
+# (scripts/kafka.sh install: ~15-20 min of compiling the first time).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -19,6 +21,8 @@ export PYO3_PYTHON=/usr/bin/python3.11
 
 # setup and cargo report on stderr, so stdout stays the server's own.
 scripts/setup-debian.sh
+UPDRAFT_TANSU_BIN=${UPDRAFT_TANSU_BIN:-$(scripts/kafka.sh install)}
+export UPDRAFT_TANSU_BIN
 cargo build --release -p updraft >&2
 # Load this repository's example DAGs unless a DAG folder is configured.
 if [ -z "${UPDRAFT__CORE__DAGS_FOLDER:-}" ] && [ -z "${AIRFLOW__CORE__DAGS_FOLDER:-}" ]; then

@@ -11,13 +11,17 @@
 #                              cluster is started (scripts/pg.sh) and stopped.
 #   CARGO_TARGET_DIR           default ~/.cache/updraft/target: outside the
 #                              clone, so CI and fresh clones reuse the build.
+#   UPDRAFT_TANSU_BIN          the Kafka-protocol broker for the Kafka tests.
+#                              Unset: scripts/kafka.sh install (cached in
+#                              ~/.cache/updraft; the first time it compiles
+#                              tansu for ~15-20 min).
 set -euo pipefail
 
 quick=0
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +52,11 @@ step() {
 }
 
 step setup scripts/setup-debian.sh
+if [ -z "${UPDRAFT_TANSU_BIN:-}" ]; then
+  step kafka-broker scripts/kafka.sh install
+  UPDRAFT_TANSU_BIN=$(scripts/kafka.sh path)
+fi
+export UPDRAFT_TANSU_BIN
 
 if [ "$quick" = 0 ]; then
   step fmt cargo fmt --all -- --check

@@ -5,6 +5,7 @@
 //! configure them ([`config`]). Produce is idempotent and numbers each
 //! message ([`produce`]); consume commits only when told ([`consume`]).
 
+pub mod admin;
 pub mod config;
 pub mod consume;
 pub mod metrics;

@@ -7,7 +7,9 @@
 use std::str::FromStr;
 
 mod cluster;
+pub mod kafka;
 pub use cluster::PgCluster;
+pub use kafka::Broker;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -2,6 +2,7 @@
 //! wiring between components. No logic of its own lives here.
 
 mod cli;
+mod embedded_broker;
 mod embedded_db;
 mod output;
 mod telemetry;

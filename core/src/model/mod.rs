@@ -1,5 +1,6 @@
 //! The domain model: ids, states, trigger rules and the serialized DAG.
 
+pub mod connection_uri;
 pub mod ids;
 pub mod mapping;
 pub mod parse;

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sqlx::PgPool;
+use updraft_core::model::connection_uri::{self, from_file_entry, parse_uri};
 use updraft_core::store::connections::{self as store, ConnectionRow};
 
 use crate::output::{Format, print_rows};
@@ -74,11 +75,18 @@ pub async fn run(cmd: ConnectionsCommand, pool: &PgPool) -> anyhow::Result<ExitC
     let mut conn = pool.acquire().await?;
     match cmd {
         ConnectionsCommand::Get { conn_id, output } => {
-            let row = store::get(&mut conn, &conn_id)
-                .await?
-                .with_context(|| format!("Connection with `conn_id`={conn_id} not found"))?;
+            // As Airflow's `BaseHook.get_connection`: the environment
+            // (AIRFLOW_CONN_*) first, then the database.
+            let row = match connection_uri::env_connection(&conn_id)? {
+                Some(row) => row,
+                None => store::get(&mut conn, &conn_id)
+                    .await?
+                    .with_context(|| format!("Connection with `conn_id`={conn_id} not found"))?,
+            };
             print_rows(&[Shown::from(&row)], COLUMNS, output)?;
         }
+        // Airflow's list shows the database's connections only, not the
+        // environment's.
         ConnectionsCommand::List { output, conn_id } => {
             let rows: Vec<Shown> = store::all(&mut conn)
                 .await?
@@ -117,7 +125,8 @@ pub async fn run(cmd: ConnectionsCommand, pool: &PgPool) -> anyhow::Result<ExitC
             let rows = entries
                 .iter()
                 .map(|(id, v)| from_file_entry(id, v))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("Invalid connections file {file}"))?;
             let mut tx = pool.begin().await?;
             for row in &rows {
                 if store::put(&mut tx, row, overwrite).await? {
@@ -218,26 +227,6 @@ fn quote(s: &str) -> String {
     out
 }
 
-/// Percent-decoding (`unquote`); invalid escapes stay as they are.
-fn unquote(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Airflow's `Connection.get_uri()`.
 fn get_uri(c: &ConnectionRow) -> String {
     let mut uri = format!("{}://", c.conn_type.to_lowercase().replace('_', "-"));
@@ -306,34 +295,6 @@ fn masked_summary(c: &ConnectionRow) -> String {
     )
 }
 
-/// Airflow's `Connection(uri=…)`: scheme → type (`-` → `_`), user,
-/// password, host, port, path → schema, query → extra (`__extra__` holds
-/// it verbatim).
-fn parse_uri(conn_id: &str, uri: &str) -> anyhow::Result<ConnectionRow> {
-    let parsed =
-        url::Url::parse(uri).with_context(|| format!("--conn-uri {uri:?} is not a URI"))?;
-    let non_empty = |s: &str| (!s.is_empty()).then(|| unquote(s));
-    let query: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
-    let extra = match query.iter().find(|(k, _)| k == "__extra__") {
-        Some((_, v)) => Some(v.clone()),
-        None if query.is_empty() => None,
-        None => Some(serde_json::to_string(
-            &query.into_iter().collect::<BTreeMap<_, _>>(),
-        )?),
-    };
-    Ok(ConnectionRow {
-        conn_id: conn_id.to_owned(),
-        conn_type: parsed.scheme().replace('-', "_"),
-        description: None,
-        host: parsed.host_str().and_then(non_empty),
-        schema: non_empty(parsed.path().trim_start_matches('/')),
-        login: non_empty(parsed.username()),
-        password: parsed.password().map(unquote).map(String::into_bytes),
-        port: parsed.port().map(i32::from),
-        extra: extra.map(String::into_bytes),
-    })
-}
-
 /// `connections add`'s arguments, with Airflow's rules: a URI, JSON, or a
 /// type, and `--conn-extra` must be JSON.
 fn from_args(a: &AddArgs) -> anyhow::Result<ConnectionRow> {
@@ -341,11 +302,11 @@ fn from_args(a: &AddArgs) -> anyhow::Result<ConnectionRow> {
         if a.conn_type.is_some() {
             anyhow::bail!("--conn-uri and --conn-type cannot be given together");
         }
-        parse_uri(&a.conn_id, uri)?
+        parse_uri(&a.conn_id, uri).context("--conn-uri")?
     } else if let Some(text) = &a.conn_json {
         let v: Value = serde_json::from_str(text)
             .with_context(|| format!("--conn-json is not valid JSON: {text}"))?;
-        from_file_entry(&a.conn_id, &v)?
+        from_file_entry(&a.conn_id, &v).context("--conn-json")?
     } else {
         let Some(conn_type) = &a.conn_type else {
             anyhow::bail!(
@@ -385,46 +346,6 @@ fn from_args(a: &AddArgs) -> anyhow::Result<ConnectionRow> {
         row.extra = Some(extra.clone().into_bytes());
     }
     Ok(row)
-}
-
-/// One entry of Airflow's connections file: a URI string or an object with
-/// `conn_type`, `description`, `host`, `login`, `password`, `schema`,
-/// `port` and `extra` (a string, or an object stored as its JSON).
-fn from_file_entry(conn_id: &str, v: &Value) -> anyhow::Result<ConnectionRow> {
-    let obj: &Map<String, Value> = match v {
-        Value::String(uri) => return parse_uri(conn_id, uri),
-        Value::Object(obj) => obj,
-        other => anyhow::bail!("connection {conn_id}: expected a URI or an object, not {other}"),
-    };
-    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
-    let Some(conn_type) = text("conn_type") else {
-        anyhow::bail!("connection {conn_id}: conn_type is required");
-    };
-    let port = match obj.get("port") {
-        None | Some(Value::Null) => None,
-        Some(p) => Some(
-            p.as_i64()
-                .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
-                .and_then(|p| i32::try_from(p).ok())
-                .with_context(|| format!("connection {conn_id}: port {p} is not a number"))?,
-        ),
-    };
-    let extra = match obj.get("extra").or_else(|| obj.get("extra_dejson")) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(serde_json::to_string(other)?),
-    };
-    Ok(ConnectionRow {
-        conn_id: conn_id.to_owned(),
-        conn_type,
-        description: text("description"),
-        host: text("host"),
-        schema: text("schema"),
-        login: text("login"),
-        password: text("password").map(String::into_bytes),
-        port,
-        extra: extra.map(String::into_bytes),
-    })
 }
 
 /// Airflow's JSON export entry (`_connection_to_dict`).

@@ -5,6 +5,7 @@ pub mod dag_runs;
 pub mod dags;
 pub mod dags_test;
 pub mod db;
+pub mod kafka;
 pub mod parse_server;
 pub mod pools;
 pub mod scheduler;
@@ -55,6 +56,9 @@ pub enum Command {
     /// Connections: get, add, delete, list, import, export.
     #[command(subcommand)]
     Connections(connections::ConnectionsCommand),
+    /// Kafka: topics on the broker of a kafka connection.
+    #[command(subcommand)]
+    Kafka(kafka::KafkaCommand),
     /// Pools: get, set, delete, list, import, export.
     #[command(subcommand)]
     Pools(pools::PoolsCommand),
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Connections(cmd) => {
             connections::run(cmd, &crate::wiring::connect(&settings).await?).await
         }
+        Command::Kafka(cmd) => kafka::run(cmd, crate::wiring::connect(&settings)).await,
         Command::Pools(cmd) => pools::run(cmd, &crate::wiring::connect(&settings).await?).await,
         Command::Standalone => standalone::run(settings).await,
         Command::ParseServer(_) | Command::TaskRunner(_) => unreachable_parse_server(),

@@ -1,5 +1,6 @@
 //! `updraft standalone` (DAG processor, scheduler and worker pool in one
-//! process, with an embedded database when none is configured) and
+//! process, with an embedded database when none is configured and an
+//! embedded Kafka broker when no `kafka_default` connection exists) and
 //! `updraft dag-processor`.
 
 use std::process::ExitCode;
@@ -75,6 +76,11 @@ async fn run_components(
         .refresh(updraft_dag_processor::Mode::Changed)
         .await?;
     print_loaded(settings, &pool, first.elapsed.as_secs_f64()).await?;
+    std::fs::create_dir_all(&settings.home)
+        .with_context(|| format!("creating {}", settings.home.display()))?;
+    // Before the worker starts (its Kafka tasks need the connection), and
+    // stopped after it (its running tries may still use the broker).
+    let broker = crate::embedded_broker::start_if_needed(&pool, &settings.home).await?;
 
     // One pool per component, so a busy worker cannot starve the scheduler
     // of connections (and the other way round).
@@ -130,6 +136,10 @@ async fn run_components(
     scheduler_done.context("the scheduler panicked")?;
     let report = worker_done.context("the worker panicked")??;
     println!("Stopped ({} task instances ran).", report.tries_run);
+    if let Some(broker) = broker {
+        broker.stop().await?;
+        println!("Embedded Kafka broker stopped.");
+    }
     worker_pool.close().await;
     scheduler_pool.close().await;
     pool.close().await;
