@@ -277,6 +277,48 @@ async fn env_connections_win_in_get_and_stay_out_of_list() {
     );
 }
 
+// Invariant: a task's templates see AIRFLOW_CONN_* connections over the
+// database's, and their secrets are masked as a database connection's are.
+#[tokio::test]
+async fn tasks_see_env_connections_masked() {
+    let u = support::Updraft::new()
+        .await
+        .env("AIRFLOW_CONN_C2", "http://me:s3cr3t-env@env.example/p");
+    u.write_dag(
+        "m.py",
+        "from datetime import datetime\nfrom airflow import DAG\n\
+         from airflow.operators.bash import BashOperator\n\
+         with DAG(dag_id='m', schedule=None, start_date=datetime(2026, 1, 1)):\n\
+         \x20   BashOperator(task_id='leak', \
+         bash_command='echo pw={{ conn.c2.password }} host={{ conn.c2.host }}')\n",
+    );
+    u.ok(&["dags", "reserialize"]);
+    u.ok(&["dags", "trigger", "m", "--run-id", "r"]);
+    u.ok(&[
+        "connections",
+        "add",
+        "c2",
+        "--conn-uri",
+        "http://me:db-pw@db.example",
+    ]);
+    sqlx::query(
+        "INSERT INTO task_instance (id, dag_id, run_id, task_id, state, try_number)
+         VALUES (gen_random_uuid(), 'm', 'r', 'leak', 'queued', 1)
+         ON CONFLICT (dag_id, run_id, task_id, map_index)
+         DO UPDATE SET state = 'queued', try_number = task_instance.try_number + 1",
+    )
+    .execute(&u.db.pool)
+    .await
+    .expect("queue");
+    u.ok(&["worker", "--once"]);
+    let log = u.ok(&["tasks", "logs", "m", "r", "leak"]);
+    assert!(log.contains("INFO - pw=*** host=env.example"), "{log}");
+    assert!(
+        !log.contains("s3cr3t-env") && !log.contains("db-pw"),
+        "{log}"
+    );
+}
+
 /// `updraft standalone` of `u`, with the tansu binary, its stdout collected.
 struct Standalone {
     child: std::process::Child,
