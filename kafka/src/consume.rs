@@ -42,6 +42,17 @@ pub enum ConsumeError {
         topics: Vec<String>,
         source: KafkaError,
     },
+    #[error(
+        "no partitions of {topics:?} were assigned to this consumer in group {group:?} within \
+         {waited:?}: the group may still be rebalancing (a consumer that died holds its \
+         partitions until its session.timeout.ms / max.poll.interval.ms pass), or the topics \
+         do not exist"
+    )]
+    Join {
+        group: String,
+        topics: Vec<String>,
+        waited: Duration,
+    },
     #[error("committing offsets {offsets} for group {group:?}: {reason}")]
     Commit {
         group: String,
@@ -56,6 +67,8 @@ pub type Offsets = BTreeMap<(String, i32), i64>;
 /// A consumer of some topics in one group.
 pub struct Consumer {
     inner: Arc<StreamConsumer>,
+    /// What the client was made with (to make it again, [`Consumer::rejoin`]).
+    config: KafkaConfig,
     topics: Vec<String>,
     group: String,
     /// Next offset to read, after the messages handed out so far.
@@ -72,7 +85,9 @@ pub struct Consumer {
 const AT_END_LOOK: Duration = Duration::from_millis(50);
 
 /// How long joining the consumer group may take before a batch gives up.
-pub const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one join may take before the client joins again.
+const REJOIN_AFTER: Duration = Duration::from_secs(10);
 /// How often to look whether the group has assigned partitions yet.
 const SLICE: Duration = Duration::from_millis(200);
 
@@ -107,20 +122,10 @@ impl Consumer {
         config.force("enable.auto.offset.store", "false");
         config.force("enable.partition.eof", "true");
         config.set_default("auto.offset.reset", "earliest");
-        let servers = config.bootstrap_servers().to_owned();
-        let inner: StreamConsumer = config
-            .client_config()
-            .create()
-            .map_err(|source| ConsumeError::Create { servers, source })?;
-        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        inner
-            .subscribe(&names)
-            .map_err(|source| ConsumeError::Subscribe {
-                topics: topics.to_vec(),
-                source,
-            })?;
+        let inner = subscribe(&config, topics)?;
         Ok(Self {
             inner: Arc::new(inner),
+            config,
             topics: topics.to_vec(),
             group,
             consumed: Offsets::new(),
@@ -128,6 +133,16 @@ impl Consumer {
             joined: false,
             at_end: false,
         })
+    }
+
+    /// Leaves the group and joins it again with a new client: a join that
+    /// started while a dead member was still in the group can stay parked
+    /// after the broker evicts it (seen with tansu 0.6); a new join goes
+    /// through.
+    fn rejoin(&mut self) -> Result<(), ConsumeError> {
+        tracing::info!(group = %self.group, "no partitions assigned yet: joining the group again");
+        self.inner = Arc::new(subscribe(&self.config, &self.topics)?);
+        Ok(())
     }
 
     pub fn group(&self) -> &str {
@@ -160,8 +175,18 @@ impl Consumer {
                     if !self.joined {
                         self.joined = self.inner.assignment().is_ok_and(|a| a.count() > 0);
                         if !self.joined {
+                            if last.elapsed() >= REJOIN_AFTER {
+                                self.rejoin()?;
+                                last = Instant::now();
+                            }
                             if started.elapsed() >= JOIN_TIMEOUT.max(idle) {
-                                break;
+                                // Not "nothing to read": reading nothing
+                                // would end the task as if the log were empty.
+                                return Err(ConsumeError::Join {
+                                    group: self.group.clone(),
+                                    topics: self.topics.clone(),
+                                    waited: started.elapsed(),
+                                });
                             }
                             continue;
                         }
@@ -300,6 +325,25 @@ impl Consumer {
         .await
         .map_err(|e| e.to_string())?
     }
+}
+
+fn subscribe(config: &KafkaConfig, topics: &[String]) -> Result<StreamConsumer, ConsumeError> {
+    let inner: StreamConsumer =
+        config
+            .client_config()
+            .create()
+            .map_err(|source| ConsumeError::Create {
+                servers: config.bootstrap_servers().to_owned(),
+                source,
+            })?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    inner
+        .subscribe(&names)
+        .map_err(|source| ConsumeError::Subscribe {
+            topics: topics.to_vec(),
+            source,
+        })?;
+    Ok(inner)
 }
 
 fn owned(m: &rdkafka::message::BorrowedMessage<'_>) -> Message {

@@ -20,14 +20,15 @@ use updraft_testkit::kafka::Broker;
 
 fn settings(bootstrap: &str) -> Value {
     json!({"bootstrap.servers": bootstrap, "group.id": "crash",
-        "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"})
+        "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+        "max.poll.interval.ms": "8000"})
 }
 
 async fn setup(topics: &[&str]) -> (Broker, Updraft) {
     let broker = Broker::start().expect("tansu broker");
     let bootstrap = broker.bootstrap();
-    let config = KafkaConfig::from_connection("t", Some("kafka"), &settings(&bootstrap))
-        .expect("config");
+    let config =
+        KafkaConfig::from_connection("t", Some("kafka"), &settings(&bootstrap)).expect("config");
     let parts: Vec<(&str, i32)> = topics.iter().map(|t| (*t, 2)).collect();
     updraft_kafka::admin::create_topics(&config, &parts)
         .await
@@ -93,9 +94,12 @@ async fn produce(bootstrap: &str, topic: &str, n: usize, from: usize) {
         .expect("producer");
     for i in from..from + n {
         let key = format!("m{i}");
-        p.send(FutureRecord::to(topic).key(&key).payload(&key), Duration::from_secs(10))
-            .await
-            .expect("delivered");
+        p.send(
+            FutureRecord::to(topic).key(&key).payload(&key),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("delivered");
     }
 }
 
@@ -112,7 +116,9 @@ async fn keys(bootstrap: &str, topic: &str, partitions: usize) -> Vec<String> {
     let (mut out, mut eofs) = (Vec::new(), 0);
     while eofs < partitions {
         match tokio::time::timeout(Duration::from_secs(20), c.recv()).await {
-            Ok(Ok(m)) => out.push(String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned()),
+            Ok(Ok(m)) => {
+                out.push(String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
+            }
             Ok(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => eofs += 1,
             Ok(Err(e)) => panic!("{e}"),
             Err(_) => panic!("no end of {topic} within 20 s"),
@@ -153,7 +159,11 @@ async fn retried_produce_does_not_publish_twice() {
         Some("produce_recorded"),
     );
     let run_id = trigger(&u, "crash_produce");
-    assert_eq!(dying.exited(Duration::from_secs(60)), Some(86), "the failpoint was not reached");
+    assert_eq!(
+        dying.exited(Duration::from_secs(60)),
+        Some(86),
+        "the failpoint was not reached"
+    );
     let _worker = Proc::spawn(&u, "worker2", &["worker", "--lease", "3"], None);
     let state = support::run_end(&u.db.pool, &run_id).await;
     let r = Run {
@@ -168,7 +178,11 @@ async fn retried_produce_does_not_publish_twice() {
     );
     let mut want: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
     want.sort();
-    assert_eq!(keys(&broker.bootstrap(), "out", 2).await, want, "each message exactly once");
+    assert_eq!(
+        keys(&broker.bootstrap(), "out", 2).await,
+        want,
+        "each message exactly once"
+    );
 }
 
 const CONSUMER_DAG: &str = r#"
@@ -208,16 +222,38 @@ async fn consume_crash_before_the_result_redelivers() {
         Some("consume_before_store"),
     );
     let run_id = trigger(&u, "crash_consume");
-    assert_eq!(dying.exited(Duration::from_secs(60)), Some(86), "the failpoint was not reached");
+    assert_eq!(
+        dying.exited(Duration::from_secs(60)),
+        Some(86),
+        "the failpoint was not reached"
+    );
     let _worker = Proc::spawn(&u, "worker2", &["worker", "--lease", "3"], None);
     let r = Run {
         dag_id: "crash_consume",
         run_id: &run_id,
     };
     let state = support::run_end(&u.db.pool, &run_id).await;
-    assert_eq!(state, "success", "{}", r.log(&u.db.pool, "consume", false).await);
+    assert_eq!(
+        state,
+        "success",
+        "{}",
+        r.log(&u.db.pool, "consume", false).await
+    );
     let got = xcom_keys(r.xcom(&u.db.pool, "consume", "return_value").await);
-    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
+    if got.len() != 5 {
+        let log = broker.log();
+        let tail: Vec<&str> = log.lines().rev().take(80).collect();
+        eprintln!(
+            "broker log tail:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    assert_eq!(
+        got,
+        ["m0", "m1", "m2", "m3", "m4"],
+        "{}",
+        r.log(&u.db.pool, "consume", false).await
+    );
 }
 
 // The worker dies after the result is stored, before the offsets are
@@ -237,7 +273,11 @@ async fn consume_crash_before_the_commit_redelivers() {
         Some("stored_before_after_store"),
     );
     let first = trigger(&u, "crash_consume");
-    assert_eq!(dying.exited(Duration::from_secs(60)), Some(86), "the failpoint was not reached");
+    assert_eq!(
+        dying.exited(Duration::from_secs(60)),
+        Some(86),
+        "the failpoint was not reached"
+    );
     assert_eq!(support::run_end(&u.db.pool, &first).await, "success");
     let xcom = |run_id: String| {
         let pool = u.db.pool.clone();
@@ -258,5 +298,9 @@ async fn consume_crash_before_the_commit_redelivers() {
     assert_eq!(xcom(second).await, ["m0", "m1", "m2", "m3", "m4", "m5"]);
     let third = trigger(&u, "crash_consume");
     assert_eq!(support::run_end(&u.db.pool, &third).await, "success");
-    assert_eq!(xcom(third).await, Vec::<String>::new(), "committed after the second run");
+    assert_eq!(
+        xcom(third).await,
+        Vec::<String>::new(),
+        "committed after the second run"
+    );
 }

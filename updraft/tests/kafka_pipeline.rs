@@ -105,20 +105,31 @@ async fn software_factory_pipeline_runs_unchanged() {
     let bootstrap = broker.bootstrap();
     create_topics(
         &bootstrap,
-        &["jira-events", "code-artifacts", "quality-gates", "deployment-triggers"],
+        &[
+            "jira-events",
+            "code-artifacts",
+            "quality-gates",
+            "deployment-triggers",
+        ],
     )
     .await;
     let ticket = r#"{"key": "FEAT-42", "summary": "Sign in with SSO", "type": "feature"}"#;
     produce(&bootstrap, "jira-events", "FEAT-42", ticket).await;
 
-    let u = Updraft::new()
-        .await
-        .env("AIRFLOW_CONN_KAFKA_DEFAULT", &conn_env(&bootstrap, "factory"));
+    let u = Updraft::new().await.env(
+        "AIRFLOW_CONN_KAFKA_DEFAULT",
+        &conn_env(&bootstrap, "factory"),
+    );
     let seed = repo_root().join("dags/software_factory_pipeline.py");
     let text = std::fs::read_to_string(&seed).expect("the article's DAG");
     // The copy in dags/ is the seed itself, byte for byte, when the seed is here.
-    if let Ok(original) = std::fs::read_to_string(repo_root().join("../shared/seed/software_factory_pipeline.py")) {
-        assert_eq!(text, original, "dags/software_factory_pipeline.py differs from the seed");
+    if let Ok(original) =
+        std::fs::read_to_string(repo_root().join("../shared/seed/software_factory_pipeline.py"))
+    {
+        assert_eq!(
+            text, original,
+            "dags/software_factory_pipeline.py differs from the seed"
+        );
     }
     u.write_dag("software_factory_pipeline.py", &text);
     u.ok(&["dags", "reserialize"]);
@@ -156,11 +167,18 @@ async fn software_factory_pipeline_runs_unchanged() {
     assert_eq!(messages[0]["value"]["summary"], "Sign in with SSO");
 
     // generate_code pulls task 'ingest' (no such task): Airflow renders None.
-    assert_eq!(read_all(&bootstrap, "code-artifacts").await, vec![(None, "None".to_owned())]);
+    assert_eq!(
+        read_all(&bootstrap, "code-artifacts").await,
+        vec![(None, "None".to_owned())]
+    );
     // quality_gate pulls generate_code's XCom: where its message went.
     let gate = read_all(&bootstrap, "quality-gates").await;
     assert_eq!(gate.len(), 1, "{gate:?}");
-    for part in ["'topic': 'code-artifacts'", "'offset': 0", "'value': 'None'"] {
+    for part in [
+        "'topic': 'code-artifacts'",
+        "'offset': 0",
+        "'value': 'None'",
+    ] {
         assert!(gate[0].1.contains(part), "{part} not in {:?}", gate[0].1);
     }
     // deploy pulls 'run_quality_gate' (the variable's name, not the task id).
@@ -169,7 +187,10 @@ async fn software_factory_pipeline_runs_unchanged() {
         vec![(None, "None".to_owned())]
     );
     let ingest_log = r.log(&u.db.pool, "ingest_spec", false).await;
-    assert!(ingest_log.contains("Committed offsets jira-events[0]@1"), "{ingest_log}");
+    assert!(
+        ingest_log.contains("Committed offsets jira-events[0]@1"),
+        "{ingest_log}"
+    );
 
     // The offsets were committed: the next run reads nothing new.
     let second = trigger(&u, "software_factory_pipeline");
