@@ -1,7 +1,7 @@
 //! Kafka tasks end to end on a real Kafka-protocol broker (tansu on
 //! loopback, started per test): the article's `software_factory_pipeline`
 //! unchanged, and the provider's hello-kafka system test DAG
-//! (`dags/example_kafka_hello.py`), through `updraft scheduler` and
+//! (`dags/example_kafka_hello_v2.py`), through `updraft scheduler` and
 //! `updraft worker` processes.
 
 mod support;
@@ -223,17 +223,17 @@ async fn hello_kafka_system_test_passes() {
     ] {
         u = u.env(&format!("AIRFLOW_CONN_{id}"), &conn_env(&bootstrap, group));
     }
-    let text = std::fs::read_to_string(repo_root().join("dags/example_kafka_hello.py"))
-        .expect("dags/example_kafka_hello.py");
-    u.write_dag("example_kafka_hello.py", &text);
+    let text = std::fs::read_to_string(repo_root().join("dags/example_kafka_hello_v2.py"))
+        .expect("dags/example_kafka_hello_v2.py");
+    u.write_dag("example_kafka_hello_v2.py", &text);
     u.ok(&["dags", "reserialize"]);
     assert!(u.import_errors().is_empty(), "{:?}", u.import_errors());
 
     let _running = Running::start(&u, 4, 30);
-    let run_id = trigger(&u, "example_kafka_hello");
+    let run_id = trigger(&u, "example_kafka_hello_v2");
     let state = support::run_end(&u.db.pool, &run_id).await;
     let r = Run {
-        dag_id: "example_kafka_hello",
+        dag_id: "example_kafka_hello_v2",
         run_id: &run_id,
     };
     let tasks = [

@@ -240,15 +240,15 @@ async fn log_streams_while_running_and_a_killed_worker_leaves_a_reapable_lease()
 
 const FILE_DAG: &str = "\
 from datetime import datetime
-from airflow import DAG
-from airflow.operators.bash import BashOperator
-from airflow.providers.apache.kafka.operators.kafka_produce import KafkaProduceOperator
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 
 with DAG(dag_id='w', schedule=None, start_date=datetime(2026, 1, 1)):
     BashOperator(task_id='script', bash_command='script.sh', env={'GREETING': 'hi'})
     BashOperator(task_id='long', bash_command='echo begun; sleep 2; echo finished')
-    # Kafka runs natively with issue #4; until then the worker says so.
-    KafkaProduceOperator(task_id='py', topic='t', kafka_config_id='kafka_default', value='v')
+    # Approvals run with issue #5; until then the worker says so.
+    ApprovalOperator(task_id='py', subject='Ship it?')
 ";
 
 // A `.sh` bash_command is rendered from the file next to the DAG; a kind the
@@ -270,7 +270,7 @@ async fn script_files_unsupported_kinds_and_graceful_sigterm() {
     assert_eq!(ti(p, "py").await.state.as_deref(), Some("failed"));
     let py_log = log(p, "py").await;
     assert!(
-        py_log.contains("operator kind kafka_produce is not supported"),
+        py_log.contains("operator kind hitl_approval is not supported"),
         "{py_log}"
     );
 

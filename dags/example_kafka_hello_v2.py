@@ -52,7 +52,7 @@ def hello_kafka():
 
 
 with DAG(
-    "example_kafka_hello",
+    "example_kafka_hello_v2",
     default_args={"owner": "airflow", "retries": 1, "retry_delay": timedelta(seconds=5)},
     description="Examples of Kafka Operators",
     schedule=None,
@@ -64,13 +64,13 @@ with DAG(
         kafka_config_id="kafka_hello_producer",
         task_id="produce_to_topic",
         topic="test_1",
-        producer_function="example_kafka_hello.producer_function",
+        producer_function="example_kafka_hello_v2.producer_function",
     )
     t2 = ConsumeFromTopicOperator(
         kafka_config_id="kafka_hello_t2",
         task_id="consume_from_topic",
         topics=["test_1"],
-        apply_function="example_kafka_hello.consumer_function",
+        apply_function="example_kafka_hello_v2.consumer_function",
         apply_function_kwargs={"prefix": "consumed:::"},
         commit_cadence="end_of_batch",
         max_messages=10,
@@ -104,7 +104,7 @@ with DAG(
         kafka_config_id="kafka_hello_t5",
         task_id="awaiting_message",
         topics=["test_1"],
-        apply_function="example_kafka_hello.await_function",
+        apply_function="example_kafka_hello_v2.await_function",
         xcom_push_key="retrieved_message",
     )
     t6 = PythonOperator(task_id="hello_kafka", python_callable=hello_kafka)
