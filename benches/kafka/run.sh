@@ -27,7 +27,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/updraft/target}
 export PYO3_PYTHON=/usr/bin/python3.11
 scripts/setup-debian.sh >&2
 scripts/kafka.sh install >&2
-cargo build --release -p updraft -p updraft-kafka --example plain_loop >&2
+cargo build --release -p updraft >&2
+cargo build --release -p updraft-kafka --example plain_loop >&2
 bin="$CARGO_TARGET_DIR/release/updraft"
 plain="$CARGO_TARGET_DIR/release/examples/plain_loop"
 
@@ -86,6 +87,7 @@ for i in $(seq 1 "$runs"); do
   pc=$(echo "$p" | sed -E 's/.*"consume_msgs_per_s": ([0-9.]+).*/\1/')
   echo "$pp $(op_rate produce Produced) $(task_rate produce) $pc $(op_rate consume_apply Consumed) $(task_rate consume_apply) $(op_rate consume_native Consumed) $(task_rate consume_native)" >>"$work/rows"
   echo "run $i: $(tail -1 "$work/rows")" >&2
+  [ -z "${SHOW_LOGS:-}" ] || { log produce; log consume_native; } >&2
 done
 
 median() { awk -v c="$1" '{ print $c }' "$work/rows" | sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f", m }'; }

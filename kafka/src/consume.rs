@@ -3,7 +3,7 @@
 //! stored), never automatically, so a crash in between redelivers messages
 //! rather than losing them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,7 +74,9 @@ pub struct Consumer {
     /// Next offset to read, after the messages handed out so far.
     consumed: Offsets,
     /// Partitions that reported the end of their log since their last message.
-    at_eof: BTreeSet<i32>,
+    /// End-of-partition events per partition number since a message last
+    /// came from a partition of that number (EOF events carry no topic).
+    eofs: BTreeMap<i32, usize>,
     /// The group has assigned us partitions.
     joined: bool,
     /// Every assigned partition was at its end after the last batch.
@@ -129,7 +131,7 @@ impl Consumer {
             topics: topics.to_vec(),
             group,
             consumed: Offsets::new(),
-            at_eof: BTreeSet::new(),
+            eofs: BTreeMap::new(),
             joined: false,
             at_end: false,
         })
@@ -200,7 +202,7 @@ impl Consumer {
                     self.joined = true;
                     last = Instant::now();
                     let msg = owned(&m);
-                    self.at_eof.remove(&msg.partition);
+                    self.eofs.remove(&msg.partition);
                     self.consumed
                         .insert((msg.topic.clone(), msg.partition), msg.offset + 1);
                     batch.push(msg);
@@ -208,8 +210,8 @@ impl Consumer {
                 }
                 Ok(Err(KafkaError::PartitionEOF(p))) => {
                     self.joined = true;
-                    self.at_eof.insert(p);
-                    if self.all_at_end().await {
+                    *self.eofs.entry(p).or_default() += 1;
+                    if self.all_at_end() {
                         self.at_end = true;
                         break;
                     }
@@ -232,23 +234,29 @@ impl Consumer {
         Ok(batch)
     }
 
-    /// Every assigned partition has reached its end: the EOF events carry
-    /// only a partition number, so the read positions are checked against
-    /// the high watermarks (a broker round trip, only at the end).
-    async fn all_at_end(&self) -> bool {
-        let Ok(assigned) = self.inner.assignment() else {
-            return false;
-        };
-        let parts: Vec<(String, i32)> = assigned
-            .elements()
-            .iter()
-            .map(|e| (e.topic().to_owned(), e.partition()))
-            .collect();
-        if parts.is_empty() || parts.iter().any(|(_, p)| !self.at_eof.contains(p)) {
-            return false;
+    /// Every assigned partition has reached its end. EOF events name only
+    /// a partition number: with several topics, partition `p` is at its end
+    /// everywhere once as many EOFs for `p` came, with no message in
+    /// between, as there are assigned topics with a partition `p` (an EOF is
+    /// reported once per partition until new messages are read, so this never
+    /// stops early; at worst it waits for `idle`).
+    fn all_at_end(&self) -> bool {
+        let per_number = self.assigned_per_number();
+        !per_number.is_empty()
+            && per_number
+                .iter()
+                .all(|(p, n)| self.eofs.get(p).is_some_and(|e| e >= n))
+    }
+
+    /// How many assigned partitions have each partition number.
+    fn assigned_per_number(&self) -> BTreeMap<i32, usize> {
+        let mut per_number = BTreeMap::new();
+        if let Ok(assigned) = self.inner.assignment() {
+            for e in assigned.elements() {
+                *per_number.entry(e.partition()).or_default() += 1;
+            }
         }
-        let lags = self.lag_of(parts).await;
-        lags.is_ok_and(|l| l.iter().all(|(_, _, lag)| *lag <= 0))
+        per_number
     }
 
     /// Offsets after every message handed out so far.
@@ -284,46 +292,47 @@ impl Consumer {
     }
 
     /// The group's lag per assigned partition: high watermark minus the
-    /// next offset this consumer would read. Also published as a gauge.
+    /// next offset this consumer would read; 0 for a partition whose end
+    /// this consumer saw. The others ask the broker (one round trip each, in
+    /// parallel); a broker answer below our position counts as 0. Also
+    /// published as a gauge.
     pub async fn lag(&self) -> Result<Vec<(String, i32, i64)>, String> {
         let assigned = self.inner.assignment().map_err(|e| e.to_string())?;
-        let parts = assigned
-            .elements()
-            .iter()
-            .map(|e| (e.topic().to_owned(), e.partition()))
-            .collect();
-        let lags = self.lag_of(parts).await?;
+        let per_number = self.assigned_per_number();
+        let positions = self.inner.position().ok();
+        let mut asks = tokio::task::JoinSet::new();
+        let mut lags = Vec::new();
+        for e in assigned.elements() {
+            let (t, p) = (e.topic().to_owned(), e.partition());
+            let seen_end = per_number
+                .get(&p)
+                .is_some_and(|n| self.eofs.get(&p).is_some_and(|e| e >= n));
+            if seen_end {
+                lags.push((t, p, 0));
+                continue;
+            }
+            let next = self.consumed.get(&(t.clone(), p)).copied().or_else(|| {
+                match positions.as_ref()?.find_partition(&t, p)?.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                }
+            });
+            let inner = Arc::clone(&self.inner);
+            asks.spawn_blocking(move || {
+                let (low, high) = inner
+                    .fetch_watermarks(&t, p, Duration::from_secs(5))
+                    .map_err(|e| format!("watermarks of {t}[{p}]: {e}"))?;
+                Ok::<_, String>((t, p, (high - next.unwrap_or(low).max(low)).max(0)))
+            });
+        }
+        while let Some(joined) = asks.join_next().await {
+            lags.push(joined.map_err(|e| e.to_string())??);
+        }
+        lags.sort();
         for (t, p, l) in &lags {
             metrics::lag(&self.group, t, *p, *l);
         }
         Ok(lags)
-    }
-
-    async fn lag_of(&self, parts: Vec<(String, i32)>) -> Result<Vec<(String, i32, i64)>, String> {
-        let inner = Arc::clone(&self.inner);
-        let consumed = self.consumed.clone();
-        tokio::task::spawn_blocking(move || {
-            let positions = inner.position().ok();
-            parts
-                .into_iter()
-                .map(|(t, p)| {
-                    let (low, high) = inner
-                        .fetch_watermarks(&t, p, Duration::from_secs(5))
-                        .map_err(|e| format!("watermarks of {t}[{p}]: {e}"))?;
-                    let next = consumed.get(&(t.clone(), p)).copied().or_else(|| {
-                        positions.as_ref().and_then(|tpl| {
-                            match tpl.find_partition(&t, p).map(|e| e.offset()) {
-                                Some(Offset::Offset(o)) => Some(o),
-                                _ => None,
-                            }
-                        })
-                    });
-                    Ok((t, p, high - next.unwrap_or(low).max(low)))
-                })
-                .collect()
-        })
-        .await
-        .map_err(|e| e.to_string())?
     }
 }
 

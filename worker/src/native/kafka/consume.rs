@@ -148,14 +148,11 @@ async fn consume(
             return Ok(ended_early(cx, r));
         }
     }
-    log_figures(
-        cx,
-        &consumer,
-        total,
-        started.elapsed().as_secs_f64(),
-        secrets,
-    )
-    .await;
+    let secs = started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 { total as f64 / secs } else { 0.0 };
+    cx.sink.info(&format!(
+        "Consumed {total} message(s) in {secs:.3} s ({rate:.0} msg/s)"
+    ));
     failpoint::hit("consume_before_store");
     let xcom = if article {
         Some(Json::Array(messages))
@@ -165,9 +162,11 @@ async fn consume(
         None
     };
     let mut outcome = Outcome::success(xcom);
-    if cadence != Cadence::Never {
-        outcome.after_store = Some(commit_after_store(consumer));
-    }
+    outcome.after_store = Some(after_store(
+        consumer,
+        cadence != Cadence::Never,
+        secrets.clone(),
+    ));
     Ok(outcome)
 }
 
@@ -200,26 +199,40 @@ fn ended_early(cx: &TryCtx<'_>, r: crate::python_runner::TaskResult) -> Outcome 
     }
 }
 
-/// Commits what was consumed, once the outcome is stored; the consumer
-/// (and its group membership) lives until then.
-pub fn commit_after_store(consumer: Consumer) -> AfterStore {
+/// Once the outcome is stored: commits what was consumed (unless
+/// `commit_cadence="never"`) and reports the group's lag per partition (the
+/// lag may need broker round trips: they do not delay the task's end). The
+/// consumer, and its group membership, lives until then.
+pub fn after_store(consumer: Consumer, commit: bool, secrets: SecretSet) -> AfterStore {
     let consumer = Arc::new(consumer);
     AfterStore::new(move || {
-        let consumer = Arc::clone(&consumer);
+        let (consumer, secrets) = (Arc::clone(&consumer), secrets.clone());
         async move {
             let offsets: Offsets = consumer.consumed().clone();
-            if offsets.is_empty() {
-                return Ok("No offsets to commit".to_owned());
-            }
-            consumer
-                .commit(&offsets)
-                .await
-                .map(|()| format!("Committed offsets {}", show(&offsets)))
-                .map_err(|e| {
+            let mut line = if !commit {
+                "commit_cadence is never: no offsets committed".to_owned()
+            } else if offsets.is_empty() {
+                "No offsets to commit".to_owned()
+            } else {
+                consumer.commit(&offsets).await.map_err(|e| {
                     format!(
                         "{e}: these messages will be read again by the next consumer of the group"
                     )
-                })
+                })?;
+                format!("Committed offsets {}", show(&offsets))
+            };
+            match consumer.lag().await {
+                Ok(lags) if !lags.is_empty() => {
+                    let shown: Vec<String> = lags
+                        .iter()
+                        .map(|(t, p, l)| format!("{t}[{p}]={l}"))
+                        .collect();
+                    line.push_str(&format!("; consumer lag: {}", shown.join(", ")));
+                }
+                Ok(_) => {}
+                Err(e) => line.push_str(&secrets.mask(&format!("; consumer lag unknown: {e}"))),
+            }
+            Ok(line)
         }
         .boxed()
     })
@@ -231,35 +244,4 @@ fn show(offsets: &Offsets) -> String {
         .map(|((t, p), o)| format!("{t}[{p}]@{o}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Messages read and the group's lag per partition, in the task log (the
-/// same figures go to the metrics facade).
-async fn log_figures(
-    cx: &TryCtx<'_>,
-    consumer: &Consumer,
-    total: u64,
-    secs: f64,
-    secrets: &SecretSet,
-) {
-    let rate = if secs > 0.0 { total as f64 / secs } else { 0.0 };
-    cx.sink.info(&format!(
-        "Consumed {total} message(s) in {secs:.3} s ({rate:.0} msg/s)"
-    ));
-    match consumer.lag().await {
-        Ok(lags) if !lags.is_empty() => {
-            let shown: Vec<String> = lags
-                .iter()
-                .map(|(t, p, l)| format!("{t}[{p}]={l}"))
-                .collect();
-            cx.sink.info(&format!(
-                "Consumer lag after this task: {}",
-                shown.join(", ")
-            ));
-        }
-        Ok(_) => {}
-        Err(e) => cx
-            .sink
-            .info(&secrets.mask(&format!("Consumer lag unknown: {e}"))),
-    }
 }
