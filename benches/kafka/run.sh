@@ -78,7 +78,17 @@ for i in $(seq 1 "$runs"); do
     echo "run bench_$i ended ${state:-nowhere}" >&2; exit 1; }
   log() { "$bin" tasks logs kafka_bench "bench_$i" "$1"; }
   # "... N message(s) ... in S s (R msg/s)": the operator's own rate.
-  op_rate() { log "$1" | grep -m1 -oE "$2 [0-9]+ message\(s\)( to topic [^ ]+)? in [0-9.]+ s" | awk '{ print $2 / $(NF - 1) }'; }
+  # The last log lines may land just after the run's state: retry briefly.
+  op_rate() {
+    local r
+    for _ in $(seq 1 50); do
+      r=$(log "$1" | grep -m1 -oE "$2 [0-9]+ message\(s\)( to topic [^ ]+)? in [0-9.]+ s" |
+        awk '{ print $2 / $(NF - 1) }')
+      [ -n "$r" ] && { echo "$r"; return; }
+      sleep 0.1
+    done
+    echo "?"
+  }
   task_rate() {
     sql -c "SELECT round($n / extract(epoch FROM end_date - start_date)) FROM task_instance
              WHERE run_id = 'bench_$i' AND task_id = '$1'"

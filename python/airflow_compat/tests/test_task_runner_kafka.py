@@ -366,3 +366,38 @@ class KafkaSessionTest(DagFileTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FeedRelayTest(unittest.TestCase):
+    """The runner relays the worker's feed lines without decoding them."""
+
+    class Job:
+        def __init__(self):
+            self.raw, self.decoded = [], []
+
+        def feed_raw(self, doc):
+            self.raw.append(doc)
+
+        def feed(self, data):
+            self.decoded.append(data)
+
+    def test_worker_shaped_lines_are_relayed_verbatim(self):
+        from updraft_runtime import task_runner
+
+        job = self.Job()
+        line = b'{"op":"feed","id":7,"data":{"batch":[{"value":"eA=="}],"want_results":false}}'
+        self.assertTrue(task_runner._feed_fast(line, {7: job}))
+        self.assertEqual(job.raw, [b'{"batch":[{"value":"eA=="}],"want_results":false}'])
+        # A job that is gone: relayed nowhere, still handled.
+        self.assertTrue(task_runner._feed_fast(line, {}))
+
+    def test_other_shapes_take_the_slow_path(self):
+        from updraft_runtime import task_runner
+
+        job = self.Job()
+        for line in (b'{"op": "feed", "id": 7, "data": {}}', b'{"op":"feed","id":x,"data":{}}',
+                     b'{"op":"cancel","id":7}', b'{"op":"feed","id":7}'):
+            self.assertFalse(task_runner._feed_fast(line, {7: job}), line)
+        jobs = {7: job}
+        task_runner._handle(b'{"op": "feed", "id": 7, "data": {"end": true}}', jobs, (), lambda m: None)
+        self.assertEqual(job.decoded, [{"end": True}])

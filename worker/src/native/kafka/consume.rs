@@ -10,6 +10,7 @@
 //! result is stored ([`AfterStore`]), `never` not at all. A crash before the
 //! commit redelivers the messages to the next try or run; none is lost.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -101,44 +102,65 @@ async fn consume(
     };
     let started = std::time::Instant::now();
     let (mut total, mut messages, mut results) = (0u64, Vec::new(), Vec::new());
+    // Batches sent to the apply function whose reply has not come yet (the
+    // offsets after each): the next batch is read and sent while the
+    // function works on the previous one.
+    let mut in_flight: VecDeque<Offsets> = VecDeque::new();
+    let mut done_through = Offsets::new();
+    let mut exhausted = false;
     loop {
-        let left = max_messages.map_or(max_batch, |m| m.saturating_sub(total).min(max_batch));
-        if left == 0 {
-            break;
-        }
-        let batch = tokio::select! {
-            b = consumer.next_batch(usize::try_from(left).unwrap_or(usize::MAX), poll_timeout) => {
-                b.map_err(|e| e.to_string())?
+        while !exhausted && in_flight.len() < IN_FLIGHT {
+            let left = max_messages.map_or(max_batch, |m| m.saturating_sub(total).min(max_batch));
+            let batch = if left == 0 {
+                Vec::new()
+            } else {
+                tokio::select! {
+                    b = consumer.next_batch(usize::try_from(left).unwrap_or(usize::MAX), poll_timeout) => {
+                        b.map_err(|e| e.to_string())?
+                    }
+                    () = cx.lost.notified() => return Ok(lost()),
+                }
+            };
+            if batch.is_empty() {
+                exhausted = true;
+                break;
             }
-            () = cx.lost.notified() => return Ok(lost()),
-        };
-        if batch.is_empty() {
-            break;
-        }
-        total += batch.len() as u64;
-        if let Some(s) = session.as_mut() {
+            total += batch.len() as u64;
+            if article {
+                messages.extend(batch.iter().map(codec::message_to_xcom));
+            }
+            let Some(s) = session.as_ref() else {
+                // No function: the batch is done once read.
+                if cadence == Cadence::EndOfBatch {
+                    commit(&consumer, &offsets_after(&mut done_through, &batch)).await?;
+                }
+                continue;
+            };
             let feed = json!({
                 "batch": batch.iter().map(codec::message_to_runner).collect::<Vec<_>>(),
                 "want_results": want_results,
             });
             s.send(&feed).await?;
-            match s.recv(cx.lost).await {
-                SessionEvent::Data(reply) => {
-                    if let Some(r) = reply.get("results").and_then(Json::as_array) {
-                        results.extend(r.iter().cloned());
-                    }
-                }
-                SessionEvent::Ended(r) => return Ok(ended_early(cx, r)),
+            let mut after = done_through.clone();
+            for o in in_flight.iter() {
+                merge(&mut after, o);
             }
+            in_flight.push_back(offsets_after(&mut after, &batch));
         }
-        if article {
-            messages.extend(batch.iter().map(codec::message_to_xcom));
+        let (Some(s), Some(sent)) = (session.as_mut(), in_flight.pop_front()) else {
+            break;
+        };
+        match s.recv(cx.lost).await {
+            SessionEvent::Data(reply) => {
+                if let Some(r) = reply.get("results").and_then(Json::as_array) {
+                    results.extend(r.iter().cloned());
+                }
+            }
+            SessionEvent::Ended(r) => return Ok(ended_early(cx, r)),
         }
+        merge(&mut done_through, &sent);
         if cadence == Cadence::EndOfBatch {
-            consumer
-                .commit(&consumer.consumed().clone())
-                .await
-                .map_err(|e| e.to_string())?;
+            commit(&consumer, &done_through).await?;
         }
     }
     if let Some(s) = session {
@@ -168,6 +190,29 @@ async fn consume(
         secrets.clone(),
     ));
     Ok(outcome)
+}
+
+/// Batches at the apply function at once.
+const IN_FLIGHT: usize = 2;
+
+/// `offsets` advanced past `batch`; returns the result.
+fn offsets_after(offsets: &mut Offsets, batch: &[updraft_kafka::consume::Message]) -> Offsets {
+    for m in batch {
+        let e = offsets.entry((m.topic.clone(), m.partition)).or_insert(0);
+        *e = (*e).max(m.offset + 1);
+    }
+    offsets.clone()
+}
+
+fn merge(into: &mut Offsets, from: &Offsets) {
+    for (k, o) in from {
+        let e = into.entry(k.clone()).or_insert(0);
+        *e = (*e).max(*o);
+    }
+}
+
+async fn commit(consumer: &Consumer, offsets: &Offsets) -> Result<(), String> {
+    consumer.commit(offsets).await.map_err(|e| e.to_string())
 }
 
 /// The try lost its lease: stop without committing (the owner of the next
