@@ -276,3 +276,58 @@ async fn hello_kafka_system_test_passes() {
             .contains("Hello Kafka !")
     );
 }
+
+const TRIGGER_FUNCTION_DAG: &str = r#"
+from airflow.providers.apache.kafka.sensors.kafka import AwaitMessageTriggerFunctionSensor
+from airflow.sdk import DAG
+import pendulum
+
+def is_price(message):
+    return message.value().decode() if message.key() == b"price" else None
+
+def on_price(event, **context):
+    print("price change seen:", event, "in", context["dag"].dag_id)
+
+with DAG("listen", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+    AwaitMessageTriggerFunctionSensor(task_id="listen", topics=["prices"], apply_function=is_price,
+                                      event_triggered_function=on_price, poll_interval=1,
+                                      timeout=6, soft_fail=True)
+"#;
+
+// AwaitMessageTriggerFunctionSensor (provider 2.x, a sensor with a timeout):
+// each matching message calls event_triggered_function with the context,
+// others are passed over; the timeout ends it, skipped under soft_fail.
+#[tokio::test(flavor = "multi_thread")]
+async fn trigger_function_sensor_calls_back_until_its_timeout() {
+    let broker = Broker::start().expect("tansu broker");
+    let bootstrap = broker.bootstrap();
+    create_topics(&bootstrap, &["prices"]).await;
+    for (k, v) in [("price", "9.99"), ("other", "x"), ("price", "10.49")] {
+        produce(&bootstrap, "prices", k, v).await;
+    }
+    let u = Updraft::new().await.env(
+        "AIRFLOW_CONN_KAFKA_DEFAULT",
+        &conn_env(&bootstrap, "listen"),
+    );
+    u.write_dag("listen.py", TRIGGER_FUNCTION_DAG);
+    u.ok(&["dags", "reserialize"]);
+    assert!(u.import_errors().is_empty(), "{:?}", u.import_errors());
+    let _running = Running::start(&u, 2, 30);
+    let run_id = trigger(&u, "listen");
+    let state = support::run_end(&u.db.pool, &run_id).await;
+    let r = Run {
+        dag_id: "listen",
+        run_id: &run_id,
+    };
+    let log = r.log(&u.db.pool, "listen", false).await;
+    assert_eq!(
+        r.state(&u.db.pool, "listen").await.as_deref(),
+        Some("skipped"),
+        "{log}"
+    );
+    assert_eq!(state, "success", "{log}");
+    assert!(log.contains("price change seen: 9.99 in listen"), "{log}");
+    assert!(log.contains("price change seen: 10.49 in listen"), "{log}");
+    assert!(!log.contains("price change seen: x"), "{log}");
+    assert!(log.contains("Sensor has timed out"), "{log}");
+}

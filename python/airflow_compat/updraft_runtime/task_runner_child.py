@@ -50,6 +50,10 @@ def load_task(req):
         if folder and folder not in sys.path:
             sys.path.insert(1, folder)
     dag_ctx.reset()
+    # The file's dialect as its parse found it: classes that differ between
+    # Airflow 2 and 3 under one import path (the Kafka sensors) resolve to the
+    # same variant here as they did when the DAG was serialized.
+    dag_ctx.STATE.dialect3 = (req.get("context") or {}).get("dialect") == "3"
     module, _name = parse._run_module(path, req.get("dags_folder"))
     dags = parse._collect(module, path)
     dag = next((d for d in dags if d.dag_id == req["dag_id"]), None)
