@@ -80,6 +80,29 @@ impl Drop for Proc {
     }
 }
 
+/// Loads `dag` (file `name`), starts a scheduler and a worker that exits at
+/// `failpoint`, triggers `dag_id` and waits for that worker to exit there.
+/// Returns the scheduler (kept running) and the run id.
+fn run_until_failpoint(
+    u: &Updraft,
+    name: &str,
+    dag: &str,
+    dag_id: &str,
+    failpoint: &str,
+) -> (Proc, String) {
+    u.write_dag(name, dag);
+    u.ok(&["dags", "reserialize"]);
+    let scheduler = Proc::spawn(u, "scheduler", &["scheduler", "--interval", "0.1"], None);
+    let mut dying = Proc::spawn(u, "worker1", &["worker", "--lease", "3"], Some(failpoint));
+    let run_id = trigger(u, dag_id);
+    assert_eq!(
+        dying.exited(Duration::from_secs(60)),
+        Some(86),
+        "the failpoint {failpoint} was not reached"
+    );
+    (scheduler, run_id)
+}
+
 fn trigger(u: &Updraft, dag_id: &str) -> String {
     u.ok(&["dags", "unpause", dag_id]);
     let run = u.json(&["dags", "trigger", dag_id, "-o", "json"]);
@@ -149,20 +172,12 @@ with DAG("crash_produce", schedule=None, start_date=datetime(2026, 1, 1), catchu
 #[tokio::test(flavor = "multi_thread")]
 async fn retried_produce_does_not_publish_twice() {
     let (broker, u) = setup(&["out"]).await;
-    u.write_dag("crash_produce.py", PRODUCER_DAG);
-    u.ok(&["dags", "reserialize"]);
-    let _scheduler = Proc::spawn(&u, "scheduler", &["scheduler", "--interval", "0.1"], None);
-    let mut dying = Proc::spawn(
+    let (_scheduler, run_id) = run_until_failpoint(
         &u,
-        "worker1",
-        &["worker", "--lease", "3"],
-        Some("produce_recorded"),
-    );
-    let run_id = trigger(&u, "crash_produce");
-    assert_eq!(
-        dying.exited(Duration::from_secs(60)),
-        Some(86),
-        "the failpoint was not reached"
+        "crash_produce.py",
+        PRODUCER_DAG,
+        "crash_produce",
+        "produce_recorded",
     );
     let _worker = Proc::spawn(&u, "worker2", &["worker", "--lease", "3"], None);
     let state = support::run_end(&u.db.pool, &run_id).await;
@@ -212,20 +227,12 @@ fn xcom_keys(v: Option<Value>) -> Vec<String> {
 async fn consume_crash_before_the_result_redelivers() {
     let (broker, u) = setup(&["in"]).await;
     produce(&broker.bootstrap(), "in", 5, 0).await;
-    u.write_dag("crash_consume.py", CONSUMER_DAG);
-    u.ok(&["dags", "reserialize"]);
-    let _scheduler = Proc::spawn(&u, "scheduler", &["scheduler", "--interval", "0.1"], None);
-    let mut dying = Proc::spawn(
+    let (_scheduler, run_id) = run_until_failpoint(
         &u,
-        "worker1",
-        &["worker", "--lease", "3"],
-        Some("consume_before_store"),
-    );
-    let run_id = trigger(&u, "crash_consume");
-    assert_eq!(
-        dying.exited(Duration::from_secs(60)),
-        Some(86),
-        "the failpoint was not reached"
+        "crash_consume.py",
+        CONSUMER_DAG,
+        "crash_consume",
+        "consume_before_store",
     );
     let _worker = Proc::spawn(&u, "worker2", &["worker", "--lease", "3"], None);
     let r = Run {
@@ -263,20 +270,12 @@ async fn consume_crash_before_the_result_redelivers() {
 async fn consume_crash_before_the_commit_redelivers() {
     let (broker, u) = setup(&["in"]).await;
     produce(&broker.bootstrap(), "in", 5, 0).await;
-    u.write_dag("crash_consume.py", CONSUMER_DAG);
-    u.ok(&["dags", "reserialize"]);
-    let _scheduler = Proc::spawn(&u, "scheduler", &["scheduler", "--interval", "0.1"], None);
-    let mut dying = Proc::spawn(
+    let (_scheduler, first) = run_until_failpoint(
         &u,
-        "worker1",
-        &["worker", "--lease", "3"],
-        Some("stored_before_after_store"),
-    );
-    let first = trigger(&u, "crash_consume");
-    assert_eq!(
-        dying.exited(Duration::from_secs(60)),
-        Some(86),
-        "the failpoint was not reached"
+        "crash_consume.py",
+        CONSUMER_DAG,
+        "crash_consume",
+        "stored_before_after_store",
     );
     assert_eq!(support::run_end(&u.db.pool, &first).await, "success");
     let xcom = |run_id: String| {

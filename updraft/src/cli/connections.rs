@@ -86,13 +86,16 @@ pub async fn run(cmd: ConnectionsCommand, pool: &PgPool) -> anyhow::Result<ExitC
             print_rows(&[Shown::from(&row)], COLUMNS, output)?;
         }
         // Airflow's list shows the database's connections only, not the
-        // environment's.
+        // environment's. Unlike Airflow's, it hides passwords and secret
+        // extras (a listing is what gets pasted around); `get` names one
+        // connection and shows it whole, as Airflow's does, and `export`
+        // writes everything.
         ConnectionsCommand::List { output, conn_id } => {
             let rows: Vec<Shown> = store::all(&mut conn)
                 .await?
                 .iter()
                 .filter(|c| conn_id.as_ref().is_none_or(|id| *id == c.conn_id))
-                .map(Shown::from)
+                .map(|c| Shown::from(&masked(c)))
                 .collect();
             print_rows(&rows, COLUMNS, output)?;
         }
@@ -204,6 +207,43 @@ impl From<&ConnectionRow> for Shown {
             get_uri: get_uri(c),
         }
     }
+}
+
+const HIDDEN: &str = "***";
+
+/// The connection with its password and secret extras (Airflow's sensitive
+/// names, and librdkafka's secret settings such as `ssl.key.pem`) replaced
+/// by `***`.
+fn masked(c: &ConnectionRow) -> ConnectionRow {
+    fn hide(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    let secret = updraft_worker::templates::is_sensitive_key(k)
+                        || updraft_kafka::config::is_secret_setting(k);
+                    if secret && !v.is_null() {
+                        *v = Value::String(HIDDEN.to_owned());
+                    } else {
+                        hide(v);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(hide),
+            _ => {}
+        }
+    }
+    let mut out = c.clone();
+    if out.password.is_some() {
+        out.password = Some(HIDDEN.as_bytes().to_vec());
+    }
+    if let Some(mut extra) = c
+        .extra_text()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    {
+        hide(&mut extra);
+        out.extra = Some(extra.to_string().into_bytes());
+    }
+    out
 }
 
 /// `extra` as a JSON object; `{}` when empty or not JSON (as Airflow).
@@ -366,23 +406,37 @@ fn to_file_entry(c: &ConnectionRow) -> Value {
 mod tests {
     use super::*;
 
+    // Parsing is core's (model::connection_uri, tested there); the URI
+    // written back is the one read.
     #[test]
     fn uri_round_trips_through_get_uri() {
         let uri = "postgres://us%40er:p%2Fw%20x@db.example:5432/my%20db?sslmode=require";
         let c = parse_uri("pg", uri).expect("parse");
-        assert_eq!(c.conn_type, "postgres");
-        assert_eq!(c.login.as_deref(), Some("us@er"));
-        assert_eq!(c.password_text().as_deref(), Some("p/w x"));
-        assert_eq!(c.host.as_deref(), Some("db.example"));
-        assert_eq!(c.port, Some(5432));
-        assert_eq!(c.schema.as_deref(), Some("my db"));
-        assert_eq!(
-            extra_dejson(c.extra_text().as_deref()),
-            json!({"sslmode": "require"})
-        );
         assert_eq!(get_uri(&c), uri);
         let again = parse_uri("pg", &get_uri(&c)).expect("parse again");
         assert_eq!(again, c);
+    }
+
+    // A listing hides the password and secret extras, nested too, and
+    // keeps the rest.
+    #[test]
+    fn listings_hide_secrets() {
+        let mut c = parse_uri("k", "kafka://me:pw@broker:9092").expect("parse");
+        c.extra = Some(
+            br#"{"bootstrap.servers": "b:1", "sasl.password": "hunter2", "ssl.key.pem": "KEY",
+                "nested": {"api_token": "t0k"}, "group.id": "g"}"#
+                .to_vec(),
+        );
+        let shown = Shown::from(&masked(&c));
+        assert_eq!(shown.password.as_deref(), Some(HIDDEN));
+        assert_eq!(
+            shown.extra_dejson,
+            json!({"bootstrap.servers": "b:1", "sasl.password": "***", "ssl.key.pem": "***",
+                "nested": {"api_token": "***"}, "group.id": "g"})
+        );
+        for secret in ["pw", "hunter2", "KEY", "t0k"] {
+            assert!(!shown.get_uri.contains(secret), "{}", shown.get_uri);
+        }
     }
 
     #[test]
