@@ -66,7 +66,8 @@ pub type Offsets = BTreeMap<(String, i32), i64>;
 
 /// A consumer of some topics in one group.
 pub struct Consumer {
-    inner: Arc<StreamConsumer>,
+    /// Always `Some` until dropped (then closed off the async runtime).
+    inner: Option<Arc<StreamConsumer>>,
     /// What the client was made with (to make it again, [`Consumer::rejoin`]).
     config: KafkaConfig,
     topics: Vec<String>,
@@ -126,7 +127,7 @@ impl Consumer {
         config.set_default("auto.offset.reset", "earliest");
         let inner = subscribe(&config, topics)?;
         Ok(Self {
-            inner: Arc::new(inner),
+            inner: Some(Arc::new(inner)),
             config,
             topics: topics.to_vec(),
             group,
@@ -143,8 +144,22 @@ impl Consumer {
     /// through.
     fn rejoin(&mut self) -> Result<(), ConsumeError> {
         tracing::info!(group = %self.group, "no partitions assigned yet: joining the group again");
-        self.inner = Arc::new(subscribe(&self.config, &self.topics)?);
+        let fresh = Arc::new(subscribe(&self.config, &self.topics)?);
+        if let Some(old) = self.inner.replace(fresh) {
+            close_off_runtime(old);
+        }
         Ok(())
+    }
+
+    fn shared(&self) -> &Arc<StreamConsumer> {
+        // Taken only by Drop.
+        self.inner
+            .as_ref()
+            .expect("the consumer's client lives until it is dropped")
+    }
+
+    fn client(&self) -> &StreamConsumer {
+        self.shared()
     }
 
     pub fn group(&self) -> &str {
@@ -170,17 +185,24 @@ impl Consumer {
         };
         let started = Instant::now();
         let mut last = Instant::now();
+        let mut rejoin = false;
         while batch.len() < max {
+            if std::mem::take(&mut rejoin) {
+                self.rejoin()?;
+                last = Instant::now();
+            }
             let wait = SLICE.min(idle.max(Duration::from_millis(1)));
-            match tokio::time::timeout(wait, self.inner.recv()).await {
+            // A handle of this iteration's client: a message borrows it, not
+            // `self` (which a rejoin may give a new client).
+            let client = Arc::clone(self.shared());
+            match tokio::time::timeout(wait, client.recv()).await {
                 Err(_) => {
                     if !self.joined {
-                        self.joined = self.inner.assignment().is_ok_and(|a| a.count() > 0);
+                        self.joined = self.client().assignment().is_ok_and(|a| a.count() > 0);
                         if !self.joined {
-                            if last.elapsed() >= REJOIN_AFTER {
-                                self.rejoin()?;
-                                last = Instant::now();
-                            }
+                            // At the top of the next turn, once this
+                            // turn's handle of the old client is gone.
+                            rejoin = last.elapsed() >= REJOIN_AFTER;
                             if started.elapsed() >= JOIN_TIMEOUT.max(idle) {
                                 // Not "nothing to read": reading nothing
                                 // would end the task as if the log were empty.
@@ -251,7 +273,7 @@ impl Consumer {
     /// How many assigned partitions have each partition number.
     fn assigned_per_number(&self) -> BTreeMap<i32, usize> {
         let mut per_number = BTreeMap::new();
-        if let Ok(assigned) = self.inner.assignment() {
+        if let Ok(assigned) = self.client().assignment() {
             for e in assigned.elements() {
                 *per_number.entry(e.partition()).or_default() += 1;
             }
@@ -284,7 +306,7 @@ impl Consumer {
             tpl.add_partition_offset(t, *p, Offset::Offset(*o))
                 .map_err(|e| error(e.to_string()))?;
         }
-        let inner = Arc::clone(&self.inner);
+        let inner = Arc::clone(self.shared());
         tokio::task::spawn_blocking(move || inner.commit(&tpl, CommitMode::Sync))
             .await
             .map_err(|e| error(e.to_string()))?
@@ -297,9 +319,9 @@ impl Consumer {
     /// parallel); a broker answer below our position counts as 0. Also
     /// published as a gauge.
     pub async fn lag(&self) -> Result<Vec<(String, i32, i64)>, String> {
-        let assigned = self.inner.assignment().map_err(|e| e.to_string())?;
+        let assigned = self.client().assignment().map_err(|e| e.to_string())?;
         let per_number = self.assigned_per_number();
-        let positions = self.inner.position().ok();
+        let positions = self.client().position().ok();
         let mut asks = tokio::task::JoinSet::new();
         let mut lags = Vec::new();
         for e in assigned.elements() {
@@ -317,7 +339,7 @@ impl Consumer {
                     _ => None,
                 }
             });
-            let inner = Arc::clone(&self.inner);
+            let inner = Arc::clone(self.shared());
             asks.spawn_blocking(move || {
                 let (low, high) = inner
                     .fetch_watermarks(&t, p, Duration::from_secs(5))
@@ -333,6 +355,26 @@ impl Consumer {
             metrics::lag(&self.group, t, *p, *l);
         }
         Ok(lags)
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            close_off_runtime(inner);
+        }
+    }
+}
+
+/// Drops a consumer on a blocking thread: closing it leaves the group, a
+/// broker round trip (longer when the broker is down) that must not stall
+/// the async runtime's threads.
+fn close_off_runtime(consumer: Arc<StreamConsumer>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn_blocking(move || drop(consumer));
+        }
+        Err(_) => drop(consumer),
     }
 }
 
