@@ -302,6 +302,27 @@ async fn five_failures_lock_the_account() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
+// Invariant: parallel guesses are counted one after the other: 8 at once
+// lock the account after exactly 5 failures, and the other 3 are refused as
+// locked without being counted.
+#[tokio::test]
+async fn parallel_guesses_cannot_pass_the_lock() {
+    let site = Site::new().await;
+    site.user("ada", "pw", "Admin").await;
+    let replies =
+        futures_util::future::join_all((0..8).map(|_| site.try_login("ada", "wrong", ""))).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429, 429, 429]);
+    let (failed, locked): (i32, bool) = sqlx::query_as(
+        "SELECT failed_logins, locked_until > now() FROM app_user WHERE username = 'ada'",
+    )
+    .fetch_one(site.pool())
+    .await
+    .expect("user");
+    assert_eq!((failed, locked), (0, true));
+}
+
 // Invariant: every page but /login and /static needs a session.
 #[tokio::test]
 async fn pages_need_a_session() {

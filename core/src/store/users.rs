@@ -114,7 +114,9 @@ pub struct LoginCandidate {
 }
 
 /// The account named `username`, with `locked_until` only while it is in
-/// the future.
+/// the future. The row stays locked until the caller's transaction ends, so
+/// attempts on one account are counted one after the other (parallel
+/// guesses cannot slip past the lock).
 pub async fn login_candidate(
     conn: &mut PgConnection,
     username: &str,
@@ -122,7 +124,8 @@ pub async fn login_candidate(
     Ok(sqlx::query_as(
         "SELECT id, password_hash, active,
                 CASE WHEN locked_until > now() THEN locked_until END AS locked_until
-           FROM app_user WHERE username = $1",
+           FROM app_user WHERE username = $1
+            FOR UPDATE",
     )
     .bind(username)
     .fetch_optional(conn)
