@@ -1,5 +1,55 @@
-//! The webserver: axum router for the UI (askama templates in `../ui`), the
-//! REST API in Airflow's shape, `/health` and `/metrics`. Handlers stay thin
-//! and call `updraft-core`'s services.
+//! The webserver: axum router for the UI (askama templates in `../ui`).
+//! Handlers stay thin: they extract, call one `updraft-core` store function
+//! (or the auth module), and map the result to a page or a redirect.
 //!
-//! Not built yet: this crate is the home of issues #5 and #6.
+//! Built so far: sign-in (sessions, CSRF, throttling), roles and their
+//! permissions, the audit log of changes, and the DAG list with its pause
+//! toggle. The REST API, `/health` and `/metrics` are not built yet.
+
+pub mod auth;
+mod error;
+mod pages;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::middleware;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+pub use auth::password::{hash_password, random_token};
+pub use auth::permissions::{Action, Role, allowed};
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+}
+
+/// The whole site: public pages (`/login`, `/static/*`) and the pages that
+/// need a session (everything else: without one, 303 to `/login?next=…`).
+pub fn router(state: AppState) -> Router {
+    let private = Router::new()
+        .merge(pages::home::router())
+        .merge(pages::login::private_router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::session::require_session,
+        ));
+    Router::new()
+        .merge(pages::login::router())
+        .merge(pages::static_files::router())
+        .merge(private)
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -2,8 +2,10 @@
 //! `&mut PgConnection` (pass `&mut *tx`) so the caller decides where a
 //! transaction begins and ends; reads that need no transaction take the pool.
 
+pub mod audit;
 pub mod connections;
 pub mod dag_files;
+pub mod dag_list;
 pub mod dag_runs;
 pub mod dags;
 pub mod events;
@@ -11,9 +13,11 @@ pub mod import_errors;
 pub mod kafka_deliveries;
 pub mod pools;
 pub mod rendered_fields;
+pub mod sessions;
 pub mod task_instances;
 pub mod task_logs;
 pub mod ti_state;
+pub mod users;
 pub mod variables;
 pub mod workers;
 pub mod xcom;

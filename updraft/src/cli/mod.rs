@@ -12,7 +12,9 @@ pub mod scheduler;
 pub mod standalone;
 pub mod task_runner;
 pub mod tasks;
+pub mod users;
 pub mod variables;
+pub mod webserver;
 pub mod worker;
 
 use std::process::ExitCode;
@@ -64,6 +66,11 @@ pub enum Command {
     Pools(pools::PoolsCommand),
     /// Everything in one process, with an embedded database when none is configured.
     Standalone,
+    /// Serve the web UI until Ctrl-C.
+    Webserver(webserver::WebserverArgs),
+    /// Users of the web UI: create, list.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// The parse server child (started by the DAG processor; not for users).
     #[command(name = "__parse-server", hide = true)]
     ParseServer(parse_server::ParseServerArgs),
@@ -90,6 +97,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kafka(cmd) => kafka::run(cmd, crate::wiring::connect(&settings)).await,
         Command::Pools(cmd) => pools::run(cmd, &crate::wiring::connect(&settings).await?).await,
         Command::Standalone => standalone::run(settings).await,
+        Command::Webserver(args) => webserver::run(args, &settings).await,
+        Command::Users(cmd) => users::run(cmd, &crate::wiring::connect(&settings).await?).await,
         Command::ParseServer(_) | Command::TaskRunner(_) => unreachable_parse_server(),
     }
 }

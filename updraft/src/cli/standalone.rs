@@ -1,5 +1,5 @@
-//! `updraft standalone` (DAG processor, scheduler and worker pool in one
-//! process, with an embedded database when none is configured and an
+//! `updraft standalone` (DAG processor, scheduler, worker pool and web UI in
+//! one process, with an embedded database when none is configured and an
 //! embedded Kafka broker when no `kafka_default` connection exists) and
 //! `updraft dag-processor`.
 
@@ -76,6 +76,7 @@ async fn run_components(
         .refresh(updraft_dag_processor::Mode::Changed)
         .await?;
     print_loaded(settings, &pool, first.elapsed.as_secs_f64()).await?;
+    create_admin_if_no_user(&pool).await?;
     std::fs::create_dir_all(&settings.home)
         .with_context(|| format!("creating {}", settings.home.display()))?;
     // Before the worker starts (its Kafka tasks need the connection), and
@@ -94,9 +95,18 @@ async fn run_components(
         queues: Vec::new(),
         ..WorkerOptions::default()
     };
+    // The web UI: a port already taken is reported, not fatal.
+    let web_listener =
+        match super::webserver::bind(&settings.webserver.host, settings.webserver.port).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                eprintln!("Webserver not started: {e:#}. Everything else runs.");
+                None
+            }
+        };
     println!(
         "Scheduler and a worker pool of {concurrency} slots running; watching the dags \
-         folder. Ctrl-C stops. (Web UI: not built yet.)"
+         folder. Ctrl-C stops."
     );
 
     // Every component waits on the same stop flag; the signal sets it.
@@ -112,6 +122,8 @@ async fn run_components(
         async move { processor.run(stop).await }
     });
     let scheduler_task = tokio::spawn(scheduler.run(stopped()));
+    let web_task = web_listener
+        .map(|listener| tokio::spawn(super::webserver::serve(listener, pool.clone(), stopped())));
     let mut worker_task = tokio::spawn(updraft_worker::run::run(
         worker_pool.clone(),
         worker_opts,
@@ -132,6 +144,11 @@ async fn run_components(
         }
     };
     let (processor_done, scheduler_done) = tokio::join!(processor_task, scheduler_task);
+    if let Some(web) = web_task
+        && let Err(e) = web.await.context("the webserver panicked")?
+    {
+        eprintln!("The webserver stopped with an error: {e:#}");
+    }
     processor_done.context("the DAG processor panicked")?;
     scheduler_done.context("the scheduler panicked")?;
     let report = worker_done.context("the worker panicked")??;
@@ -144,6 +161,38 @@ async fn run_components(
     scheduler_pool.close().await;
     pool.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Airflow's standalone: on the first start (no user at all) an `admin`
+/// with a generated password, printed once.
+async fn create_admin_if_no_user(pool: &PgPool) -> anyhow::Result<()> {
+    use updraft_core::store::users::{self, CreateOutcome, NewUser};
+    let mut conn = pool.acquire().await?;
+    if users::any(&mut conn).await? {
+        return Ok(());
+    }
+    let password: String = updraft_webserver::random_token().chars().take(16).collect();
+    let plain = password.clone();
+    let hash = tokio::task::spawn_blocking(move || updraft_webserver::hash_password(&plain))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    let created = users::create(
+        &mut conn,
+        &NewUser {
+            username: "admin",
+            password_hash: &hash,
+            role: "Admin",
+            email: None,
+            first_name: "",
+            last_name: "",
+        },
+    )
+    .await?;
+    // Another process may have created it meanwhile: then it printed it.
+    if let CreateOutcome::Created(_) = created {
+        println!("Admin user: admin, password: {password}");
+    }
+    Ok(())
 }
 
 /// The worker's pool: a connection per slot plus room for heartbeats and

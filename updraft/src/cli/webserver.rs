@@ -1,0 +1,54 @@
+//! `updraft webserver [--host H] [--port P]`: serves the web UI until
+//! SIGINT/SIGTERM. Also used by `standalone` ([`bind`] + [`serve`]).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use updraft_core::config::Settings;
+use updraft_webserver::AppState;
+
+use crate::wiring;
+
+#[derive(Debug, clap::Args)]
+pub struct WebserverArgs {
+    /// The address to listen on ([webserver] host; default 127.0.0.1).
+    #[arg(short = 'H', long)]
+    pub host: Option<String>,
+    /// The port ([webserver] port; default 8080; 0: any free port).
+    #[arg(short, long)]
+    pub port: Option<u16>,
+}
+
+pub async fn run(args: WebserverArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let shutdown = super::standalone::shutdown_signal();
+    let pool = wiring::connect(settings).await?;
+    let host = args.host.unwrap_or_else(|| settings.webserver.host.clone());
+    let port = args.port.unwrap_or(settings.webserver.port);
+    let listener = bind(&host, port).await?;
+    serve(listener, pool, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Listens on `host:port` and says so (`Webserver listening on http://…`,
+/// with the port actually bound).
+pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("listening on {host}:{port}"))?;
+    let bound = listener.local_addr()?.port();
+    println!("Webserver listening on http://{host}:{bound}");
+    Ok(listener)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    pool: PgPool,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    updraft_webserver::serve(listener, AppState { pool }, shutdown)
+        .await
+        .context("serving the web UI")
+}

@@ -1,0 +1,5 @@
+//! One module per page group, each with its `router()`.
+
+pub mod home;
+pub mod login;
+pub mod static_files;
