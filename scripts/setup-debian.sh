@@ -17,11 +17,15 @@ set -euo pipefail
 #                       C compiler for -sys crates (librdkafka is built from source)
 #   curl, ca-certificates
 #                       fetching rustup when no Rust toolchain is present
+#   chromium            the headless browser of the web UI's end-to-end tests
+#                       (updraft/tests/ui_browser.rs, driven by playwright-core:
+#                       scripts/ui-e2e.sh); Node.js and npm come with the machine
 packages=(
   postgresql
   python3-dev python3-venv python3-pendulum python3-dateutil python3-yaml python3-requests
   build-essential pkg-config
   curl ca-certificates
+  chromium
 )
 
 log() { printf 'setup-debian: %s\n' "$*" >&2; }
