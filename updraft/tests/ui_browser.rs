@@ -6,8 +6,7 @@
 //!
 //! Two servers answer the same UI contract: `ui/e2e/fake_webserver.py`, a
 //! stand-in that proves the harness and the scripts on any branch, and the
-//! real `updraft webserver`. The real tests skip (saying so) only while the
-//! binary has no `webserver` command.
+//! real `updraft webserver`.
 //!
 //! Screenshots go to the test's temporary folder; with
 //! `UPDRAFT_SCREENSHOTS_DIR` set they are copied to
@@ -239,16 +238,6 @@ fn fake_webserver(toggle: ToggleId) -> Server {
     Server::start(cmd)
 }
 
-/// Whether this build of `updraft` has the `webserver` command at all.
-fn has_webserver_command() -> bool {
-    Command::new(env!("CARGO_BIN_EXE_updraft"))
-        .args(["webserver", "--help"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// A port nothing listens on right now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -258,15 +247,8 @@ fn free_port() -> u16 {
 }
 
 /// `updraft webserver` on its own database with one DAG, an Admin and a
-/// Viewer; None (after saying why) when the binary has no webserver yet.
-async fn real_webserver(test: &str) -> Option<(Updraft, Server)> {
-    if !has_webserver_command() {
-        eprintln!(
-            "SKIPPED {test}: this `updraft` has no `webserver` command yet; \
-             the scenario runs for real once it has"
-        );
-        return None;
-    }
+/// Viewer.
+async fn real_webserver() -> (Updraft, Server) {
     let u = Updraft::new().await;
     u.write_dag("ui_pause.py", DAG);
     u.ok(&["dags", "reserialize"]);
@@ -284,7 +266,7 @@ async fn real_webserver(test: &str) -> Option<(Updraft, Server)> {
     }
     let port = free_port().to_string();
     let server = Server::start(u.command(&["webserver", "--host", "127.0.0.1", "--port", &port]));
-    Some((u, server))
+    (u, server)
 }
 
 fn is_paused(u: &Updraft) -> bool {
@@ -428,9 +410,7 @@ fn pause_scenarios_accept_the_test_id_on_the_form() {
 #[tokio::test]
 async fn webserver_admin_signs_in() {
     let test = "webserver_admin_signs_in";
-    let Some((_u, server)) = real_webserver(test).await else {
-        return;
-    };
+    let (_u, server) = real_webserver().await;
     signin(test, &server.base_url);
 }
 
@@ -438,9 +418,7 @@ async fn webserver_admin_signs_in() {
 #[tokio::test]
 async fn webserver_wrong_password_is_refused() {
     let test = "webserver_wrong_password_is_refused";
-    let Some((_u, server)) = real_webserver(test).await else {
-        return;
-    };
+    let (_u, server) = real_webserver().await;
     signin_wrong(test, &server.base_url);
 }
 
@@ -448,9 +426,7 @@ async fn webserver_wrong_password_is_refused() {
 #[tokio::test]
 async fn webserver_viewer_cannot_pause() {
     let test = "webserver_viewer_cannot_pause";
-    let Some((u, server)) = real_webserver(test).await else {
-        return;
-    };
+    let (u, server) = real_webserver().await;
     let before = is_paused(&u);
     viewer_cannot_pause(test, &server.base_url);
     assert_eq!(is_paused(&u), before, "a Viewer changed is_paused");
@@ -460,9 +436,7 @@ async fn webserver_viewer_cannot_pause() {
 #[tokio::test]
 async fn webserver_admin_pauses_a_dag() {
     let test = "webserver_admin_pauses_a_dag";
-    let Some((u, server)) = real_webserver(test).await else {
-        return;
-    };
+    let (u, server) = real_webserver().await;
     let before = is_paused(&u);
     admin_pauses(test, &server.base_url);
     assert_eq!(is_paused(&u), !before, "the click did not change is_paused");
