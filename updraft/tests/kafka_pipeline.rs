@@ -331,3 +331,67 @@ async fn trigger_function_sensor_calls_back_until_its_timeout() {
     assert!(!log.contains("price change seen: x"), "{log}");
     assert!(log.contains("Sensor has timed out"), "{log}");
 }
+
+const BAD_INPUT_DAG: &str = r#"
+from datetime import datetime
+from airflow import DAG
+from airflow.providers.apache.kafka.operators.kafka_produce import KafkaProduceOperator
+from airflow.providers.apache.kafka.operators.kafka_consume import KafkaConsumeOperator
+from airflow.providers.apache.kafka.operators.produce import ProduceToTopicOperator
+
+def not_pairs():
+    yield "just a string"
+
+with DAG("bad_kafka", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    KafkaProduceOperator(task_id="missing_topic", topic="nope", value="x")
+    KafkaConsumeOperator(task_id="missing_connection", topics=["t"], kafka_config_id="nowhere")
+    ProduceToTopicOperator(task_id="bad_records", topic="t", producer_function=not_pairs)
+"#;
+
+// Bad input fails the task with a message that says what and where: a
+// topic that does not exist (at once, not after librdkafka's timeout), a
+// connection that is not defined, a producer function that yields no pairs.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_kafka_input_fails_clearly() {
+    let broker = Broker::start().expect("tansu broker");
+    let bootstrap = broker.bootstrap();
+    create_topics(&bootstrap, &["t"]).await;
+    let u = Updraft::new()
+        .await
+        .env("AIRFLOW_CONN_KAFKA_DEFAULT", &conn_env(&bootstrap, "bad"));
+    u.write_dag("bad_kafka.py", BAD_INPUT_DAG);
+    u.ok(&["dags", "reserialize"]);
+    let _running = Running::start(&u, 3, 30);
+    let started = std::time::Instant::now();
+    let run_id = trigger(&u, "bad_kafka");
+    assert_eq!(support::run_end(&u.db.pool, &run_id).await, "failed");
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "the failures took {:?}",
+        started.elapsed()
+    );
+    let r = Run {
+        dag_id: "bad_kafka",
+        run_id: &run_id,
+    };
+    let expect = [
+        ("missing_topic", "topic \"nope\" does not exist on"),
+        ("missing_connection", "The conn_id `nowhere` isn't defined"),
+        (
+            "bad_records",
+            "producer_function must yield (key, value) pairs",
+        ),
+    ];
+    for (task, words) in expect {
+        assert_eq!(
+            r.state(&u.db.pool, task).await.as_deref(),
+            Some("failed"),
+            "{task}"
+        );
+        let log = r.log(&u.db.pool, task, false).await;
+        assert!(log.contains(words), "{task}: no {words:?} in\n{log}");
+    }
+    // Nothing was published by the failed producer.
+    let left = read_all(&bootstrap, "t").await;
+    assert!(left.is_empty(), "{left:?}");
+}
