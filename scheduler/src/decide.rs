@@ -187,8 +187,8 @@ pub struct TiDecision {
 
 /// Decisions for the task instances that can move now: those without a
 /// state, by their trigger rule over the states of their upstream task
-/// instances; and `up_for_retry`/`up_for_reschedule` ones whose wait is
-/// over, which run again. Task instances of tasks the graph no longer has
+/// instances; and `up_for_retry`/`up_for_reschedule`/`deferred` ones whose
+/// wait is over, which run again. Task instances of tasks the graph no longer has
 /// are left alone. `Wait` decisions are left out. A task that depends on
 /// the past runs only when [`past::evaluate`] passes over `past` (and with
 /// `wait_for_past_depends_before_skipping`, is not skipped before either).
@@ -239,6 +239,13 @@ pub(crate) fn evaluate_ti<'a>(
             deps::Evaluation {
                 decision: Decision::Run,
                 reason: "Ready: the retry delay is over".to_owned(),
+            }
+        }
+        // A deferral whose event came (an answer) or whose timeout passed.
+        Some(TaskInstanceState::Deferred) if ti.next_retry_at.is_some_and(|at| at <= now) => {
+            deps::Evaluation {
+                decision: Decision::Run,
+                reason: "Ready: the deferral is over".to_owned(),
             }
         }
         _ => return None,

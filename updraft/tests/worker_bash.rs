@@ -247,15 +247,15 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 with DAG(dag_id='w', schedule=None, start_date=datetime(2026, 1, 1)):
     BashOperator(task_id='script', bash_command='script.sh', env={'GREETING': 'hi'})
     BashOperator(task_id='long', bash_command='echo begun; sleep 2; echo finished')
-    # Approvals run with issue #5; until then the worker says so.
+    # An approval asks and waits in deferred (tests/hitl.rs answers them).
     ApprovalOperator(task_id='py', subject='Ship it?')
 ";
 
-// A `.sh` bash_command is rendered from the file next to the DAG; a kind the
-// worker cannot run yet fails with an honest log line; SIGTERM lets a running
-// try finish and marks the worker stopped.
+// A `.sh` bash_command is rendered from the file next to the DAG; an
+// approval's try ends deferred with its request written; SIGTERM lets a
+// running try finish and marks the worker stopped.
 #[tokio::test]
-async fn script_files_unsupported_kinds_and_graceful_sigterm() {
+async fn script_files_deferred_approval_and_graceful_sigterm() {
     let u = Updraft::new().await;
     u.write_dag("w.py", FILE_DAG);
     u.write_dag("script.sh", "echo \"$GREETING from {{ run_id }}\"\n");
@@ -267,12 +267,15 @@ async fn script_files_unsupported_kinds_and_graceful_sigterm() {
     u.ok(&["worker", "--once"]);
     assert_eq!(ti(p, "script").await.state.as_deref(), Some("success"));
     assert_eq!(xcom(p, "script").await, Some(json!("hi from r1")));
-    assert_eq!(ti(p, "py").await.state.as_deref(), Some("failed"));
-    let py_log = log(p, "py").await;
-    assert!(
-        py_log.contains("operator kind hitl_approval is not supported"),
-        "{py_log}"
-    );
+    assert_eq!(ti(p, "py").await.state.as_deref(), Some("deferred"));
+    let subject: String = sqlx::query_scalar(
+        "SELECT h.subject FROM hitl_detail h JOIN task_instance t ON t.id = h.ti_id
+          WHERE t.task_id = 'py'",
+    )
+    .fetch_one(p)
+    .await
+    .expect("the request");
+    assert_eq!(subject, "Ship it?");
 
     queue(p, "long", 0).await;
     let worker = u

@@ -93,6 +93,7 @@ pub async fn run(cx: &TryCtx<'_>) -> Outcome {
         ("kafka_await_message" | "kafka_await_message_trigger_function", _) => {
             native::kafka::await_message::run(cx).await
         }
+        ("hitl" | "hitl_approval" | "hitl_branch" | "hitl_entry", _) => native::hitl::run(cx).await,
         (other, python) => {
             let what = if python {
                 format!("{other} (Python)")

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use serde_json::Value as Json;
 use sqlx::PgPool;
 use updraft_core::store::ti_state::{self, Fence, FinishOutcome, TiRow, Transition};
-use updraft_core::store::{events, xcom};
+use updraft_core::store::{events, hitl, xcom};
 
 /// How a try ends, before retries are considered.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,13 @@ pub enum Ended {
     /// the same try goes on then.
     Reschedule {
         at: DateTime<Utc>,
+    },
+    /// Waits for an event without a slot (`deferred`), with the request that
+    /// event answers written in the same transaction; the same try resumes
+    /// when it comes, or at `timeout_at`.
+    Defer {
+        timeout_at: Option<DateTime<Utc>>,
+        request: Option<Box<hitl::Request>>,
     },
 }
 
@@ -124,6 +131,15 @@ pub async fn finish(
     }
     let result = match &outcome.ended {
         Ended::Reschedule { at } => ti_state::reschedule(&mut tx, fence, *at).await?,
+        Ended::Defer {
+            timeout_at,
+            request,
+        } => {
+            if let Some(r) = request {
+                hitl::request(&mut tx, r).await?;
+            }
+            ti_state::defer(&mut tx, fence, *timeout_at).await?
+        }
         ended => {
             let state = match ended {
                 Ended::Success => FinishOutcome::Success,

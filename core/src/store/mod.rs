@@ -9,6 +9,7 @@ pub mod dag_list;
 pub mod dag_runs;
 pub mod dags;
 pub mod events;
+pub mod hitl;
 pub mod import_errors;
 pub mod kafka_deliveries;
 pub mod pools;

@@ -109,6 +109,19 @@ fn retries_wait_for_their_time() {
     assert_eq!(decided(&g, &all), vec![("a".to_owned(), Decision::Run)]);
 }
 
+// Invariant: a deferred try resumes only once its event or timeout made it
+// due; without a time it waits for its event.
+#[test]
+fn deferrals_wait_until_due() {
+    let g = graph("all_success", "bash");
+    let mut all = tis([Some(S::Deferred), None, Some(S::Running), None]);
+    assert_eq!(decided(&g, &all), vec![]);
+    all[0].next_retry_at = Some(now() + chrono::TimeDelta::seconds(1));
+    assert_eq!(decided(&g, &all), vec![]);
+    all[0].next_retry_at = Some(now());
+    assert_eq!(decided(&g, &all), vec![("a".to_owned(), Decision::Run)]);
+}
+
 // Invariant: Airflow's leaf rule: no outcome while anything is unfinished;
 // failed if a leaf failed or is upstream_failed; a failed non-leaf alone
 // does not fail the run.

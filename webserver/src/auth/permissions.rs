@@ -54,10 +54,13 @@ pub enum Action {
     EditPools,
     /// Users and roles.
     ManageUsers,
+    /// Answer human-in-the-loop requests that name no assigned users
+    /// (assigned ones: see [`may_answer`]).
+    AnswerApprovals,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::ReadDags,
         Action::EditDags,
         Action::TriggerDagRuns,
@@ -66,6 +69,7 @@ impl Action {
         Action::EditConnections,
         Action::EditPools,
         Action::ManageUsers,
+        Action::AnswerApprovals,
     ];
 
     /// In words, for a refusal ("Your role may not …").
@@ -79,6 +83,7 @@ impl Action {
             Action::EditConnections => "change connections",
             Action::EditPools => "change pools",
             Action::ManageUsers => "manage users",
+            Action::AnswerApprovals => "answer required actions",
         }
     }
 }
@@ -94,6 +99,20 @@ pub fn allowed(role: Role, action: Action) -> bool {
             ReadDags | EditDags | TriggerDagRuns | EditTaskInstances
         ),
         Role::Viewer => matches!(action, ReadDags),
+    }
+}
+
+/// Who may answer a human-in-the-loop request: with assigned users, only
+/// one of them (`assigned` = `Some(true)`) who has a role beyond Viewer;
+/// without (`None`), whoever may [`Action::AnswerApprovals`]. Viewers never.
+pub fn may_answer<S: AsRef<str>>(roles: &[S], assigned: Option<bool>) -> bool {
+    match assigned {
+        None => any_allowed(roles, Action::AnswerApprovals),
+        Some(false) => false,
+        Some(true) => roles
+            .iter()
+            .filter_map(|r| Role::parse(r.as_ref()))
+            .any(|r| r != Role::Viewer),
     }
 }
 
@@ -123,6 +142,7 @@ mod tests {
             (EditConnections, [true, true, false, false]),
             (EditPools, [true, true, false, false]),
             (ManageUsers, [true, false, false, false]),
+            (AnswerApprovals, [true, true, false, false]),
         ];
         assert_eq!(expected.len(), Action::ALL.len());
         for (action, row) in expected {
@@ -130,6 +150,17 @@ mod tests {
                 assert_eq!(allowed(*role, *action), *want, "{role} {action:?}");
             }
         }
+    }
+
+    // Invariant: an assigned user answers (never a Viewer); others only when nobody is assigned.
+    #[test]
+    fn who_may_answer() {
+        assert!(may_answer(&["User"], Some(true)));
+        assert!(!may_answer(&["Viewer"], Some(true)));
+        assert!(!may_answer(&["Admin"], Some(false)));
+        assert!(may_answer(&["Op"], None));
+        assert!(!may_answer(&["User"], None));
+        assert!(!may_answer(&["Viewer"], None));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod bash_sensor;
 pub mod branch_time;
 pub mod external_task;
 pub mod file_sensor;
+pub mod hitl;
 pub mod kafka;
 pub mod latest_only;
 pub mod time_sensors;

@@ -24,10 +24,12 @@ use uuid::Uuid;
 use crate::Result;
 use crate::model::state::TaskInstanceState;
 
+mod deferred;
 mod manual;
 mod queue;
 mod running;
 
+pub use deferred::{defer, resume_deferred};
 pub use manual::{ClearTarget, clear, mark};
 pub use queue::{DEFAULT_MAX_ACTIVE_TASKS, queue_scheduled};
 pub use running::{
@@ -224,20 +226,23 @@ async fn batch(
         .collect()
 }
 
-/// `None`, or `up_for_retry`/`up_for_reschedule` whose `next_retry_at` has
-/// come, → `scheduled`. As in Airflow 2.10+, this is where a new try is
-/// counted (`try_number + 1`), except after a reschedule, which goes on with
-/// the same try.
+/// `None`, or `up_for_retry`/`up_for_reschedule`/`deferred` whose
+/// `next_retry_at` has come, → `scheduled`. As in Airflow 2.10+, this is
+/// where a new try is counted (`try_number + 1`), except after a reschedule
+/// or a deferral, which go on with the same try. A `deferred` one without
+/// `next_retry_at` waits for its event.
 pub async fn set_scheduled(
     conn: &mut PgConnection,
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, Transition<()>)>> {
     let sql = batch_sql!(
-        "try_number = try_number + CASE WHEN state = 'up_for_reschedule' THEN 0 ELSE 1 END,
+        "try_number = try_number
+                      + CASE WHEN state IN ('up_for_reschedule', 'deferred') THEN 0 ELSE 1 END,
          state = 'scheduled', next_retry_at = NULL",
         "state IS NULL OR (state IN ('up_for_retry', 'up_for_reschedule')
-                           AND (next_retry_at IS NULL OR next_retry_at <= $2))"
+                           AND (next_retry_at IS NULL OR next_retry_at <= $2))
+         OR (state = 'deferred' AND next_retry_at <= $2)"
     );
     batch(conn, sql, ids, now).await
 }
