@@ -3,6 +3,7 @@
 pub mod connection_uri;
 pub mod ids;
 pub mod mapping;
+pub mod params;
 pub mod parse;
 pub mod serialized;
 pub mod state;
