@@ -1,5 +1,17 @@
 //! One module per page group, each with its `router()`.
 
+pub mod audit_log;
 pub mod home;
 pub mod login;
 pub mod static_files;
+pub mod task_actions;
+pub mod trigger;
+
+/// The action pages (issue 5, wt-actions): trigger, clear/mark, the audit
+/// log, variables, connections and pools.
+pub fn actions_router() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .merge(trigger::router())
+        .merge(task_actions::router())
+        .merge(audit_log::router())
+}
