@@ -705,3 +705,280 @@ async fn audit_log_filters_and_pages() {
     let p = text(site.get("/audit-log?dag_id=p", &b.cookie).await).await;
     assert_eq!(p.matches(r#"data-testid="audit-row""#).count(), 1);
 }
+
+/// A settings route to try: path, permission, form, and SQL that is true
+/// once the change is done.
+type Case<'a> = (String, Action, Vec<(&'a str, &'a str)>, String);
+
+/// Whether `sql` (one boolean) holds.
+async fn holds(site: &Site, sql: &str) -> bool {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(site.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+// Invariant: the variable, connection and pool routes answer each role as
+// the permission table says (Op and Admin), and refuse a missing or wrong
+// CSRF token; a refused request changes nothing and is not audited.
+#[tokio::test]
+async fn settings_routes_check_csrf_and_role() {
+    let site = Site::new().await;
+    let mut n = 0;
+    for role in Role::ALL {
+        let b = site.sign_in_as(role).await;
+        n += 1;
+        for stmt in [
+            "INSERT INTO variable (key, val) VALUES ($1, 'v')",
+            "INSERT INTO connection (conn_id, conn_type) VALUES ($1, 'http')",
+            "INSERT INTO pool (pool, slots, include_deferred) VALUES ($1, 1, false)",
+        ] {
+            sqlx::query(stmt)
+                .bind(format!("old{n}"))
+                .execute(site.pool())
+                .await
+                .expect("seed");
+        }
+        let new = format!("new{n}");
+        let old = format!("old{n}");
+        // (path, permission, form, SQL true once the change is done)
+        let cases: Vec<Case> = vec![
+            (
+                "/variables".into(),
+                Action::EditVariables,
+                vec![("key", &new), ("val", "1")],
+                format!("SELECT EXISTS (SELECT 1 FROM variable WHERE key = '{new}')"),
+            ),
+            (
+                format!("/variables/{old}/delete"),
+                Action::EditVariables,
+                vec![],
+                format!("SELECT NOT EXISTS (SELECT 1 FROM variable WHERE key = '{old}')"),
+            ),
+            (
+                "/connections".into(),
+                Action::EditConnections,
+                vec![("conn_id", &new), ("conn_type", "http")],
+                format!("SELECT EXISTS (SELECT 1 FROM connection WHERE conn_id = '{new}')"),
+            ),
+            (
+                format!("/connections/{old}/delete"),
+                Action::EditConnections,
+                vec![],
+                format!("SELECT NOT EXISTS (SELECT 1 FROM connection WHERE conn_id = '{old}')"),
+            ),
+            (
+                "/pools".into(),
+                Action::EditPools,
+                vec![("pool", &new), ("slots", "3")],
+                format!("SELECT EXISTS (SELECT 1 FROM pool WHERE pool = '{new}')"),
+            ),
+            (
+                format!("/pools/{old}/delete"),
+                Action::EditPools,
+                vec![],
+                format!("SELECT NOT EXISTS (SELECT 1 FROM pool WHERE pool = '{old}')"),
+            ),
+        ];
+        for (path, action, form, done) in cases {
+            let audited_before = site.audit_events().await.len();
+            for token in ["", "wrong"] {
+                let mut bad = form.clone();
+                bad.push(("csrf_token", token));
+                let res = site.post(&path, &b.cookie, &bad).await;
+                assert_eq!(
+                    res.status(),
+                    StatusCode::FORBIDDEN,
+                    "{role} {path} csrf {token:?}"
+                );
+            }
+            assert!(
+                !holds(&site, &done).await,
+                "{role} {path}: changed without CSRF"
+            );
+            let res = site.submit(&b, &path, &form).await;
+            if allowed(role, action) {
+                assert_eq!(res.status(), StatusCode::SEE_OTHER, "{role} {path}");
+                assert!(holds(&site, &done).await, "{role} {path}: not done");
+                assert_eq!(
+                    site.audit_events().await.len(),
+                    audited_before + 1,
+                    "{path}"
+                );
+            } else {
+                assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role} {path}");
+                assert!(!holds(&site, &done).await, "{role} {path}: done anyway");
+                assert_eq!(site.audit_events().await.len(), audited_before, "{path}");
+            }
+        }
+    }
+}
+
+// Invariant: a connection's password and secret extras never reach a
+// response body (list, edit form, audit log); an edit that leaves the
+// password empty and the secrets as *** keeps them; new values replace them.
+#[tokio::test]
+async fn connection_secrets_never_leave_the_server() {
+    let site = Site::new().await;
+    let b = site.sign_in_as(Role::Op).await;
+    let extra = r#"{"sasl.password": "hunter2", "ssl.key.pem": "KEYMATERIAL", "nested": {"api_token": "t0ken"}, "group.id": "g"}"#;
+    let res = site
+        .submit(
+            &b,
+            "/connections",
+            &[
+                ("conn_id", "kafka_main"),
+                ("conn_type", "kafka"),
+                ("host", "broker"),
+                ("login", "me"),
+                ("password", "s3cr3t-pw"),
+                ("port", "9092"),
+                ("extra", extra),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // A sensitive variable too.
+    let res = site
+        .submit(
+            &b,
+            "/variables",
+            &[("key", "api_secret"), ("val", "var-s3cret")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let secrets = ["s3cr3t-pw", "hunter2", "KEYMATERIAL", "t0ken", "var-s3cret"];
+    let mut bodies = Vec::new();
+    for path in [
+        "/connections",
+        "/connections?edit=kafka_main",
+        "/variables",
+        "/variables?edit=api_secret",
+        "/audit-log",
+    ] {
+        let res = site.get(path, &b.cookie).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        bodies.push((path, text(res).await));
+    }
+    for (path, body) in &bodies {
+        for s in secrets {
+            assert!(!body.contains(s), "{s} in {path}");
+        }
+    }
+    let edit = &bodies[1].1;
+    assert!(edit.contains(r#"name="password" value="""#), "{edit}");
+    assert!(
+        edit.contains("&#34;sasl.password&#34;:&#34;***&#34;"),
+        "{edit}"
+    );
+    assert!(edit.contains("&#34;group.id&#34;:&#34;g&#34;"), "{edit}");
+
+    // Saved back as shown (password empty, secrets ***), host changed.
+    let shown_extra = r#"{"sasl.password": "***", "ssl.key.pem": "***", "nested": {"api_token": "***"}, "group.id": "g2"}"#;
+    let form = |password: &'static str| {
+        vec![
+            ("conn_id", "kafka_main"),
+            ("conn_type", "kafka"),
+            ("host", "broker2"),
+            ("login", "me"),
+            ("password", password),
+            ("port", "9092"),
+            ("extra", shown_extra),
+        ]
+    };
+    let res = site.submit(&b, "/connections", &form("")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let stored = || async {
+        let (host, password, extra): (String, Vec<u8>, Vec<u8>) = sqlx::query_as(
+            "SELECT host, password, extra FROM connection WHERE conn_id = 'kafka_main'",
+        )
+        .fetch_one(site.pool())
+        .await
+        .expect("connection");
+        let extra: Value = serde_json::from_slice(&extra).expect("extra json");
+        (host, String::from_utf8(password).expect("utf8"), extra)
+    };
+    let (host, password, extra) = stored().await;
+    assert_eq!(host, "broker2");
+    assert_eq!(password, "s3cr3t-pw");
+    assert_eq!(
+        extra,
+        json!({"sasl.password": "hunter2", "ssl.key.pem": "KEYMATERIAL",
+               "nested": {"api_token": "t0ken"}, "group.id": "g2"})
+    );
+    let res = site.submit(&b, "/connections", &form("new-pw")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stored().await.1, "new-pw");
+    // The sensitive variable saved back as *** keeps its value.
+    let res = site
+        .submit(&b, "/variables", &[("key", "api_secret"), ("val", "***")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let val: String = sqlx::query_scalar("SELECT val FROM variable WHERE key = 'api_secret'")
+        .fetch_one(site.pool())
+        .await
+        .expect("variable");
+    assert_eq!(val, "var-s3cret");
+    // Bad input comes back with 400 and without the typed password.
+    let res = site
+        .submit(
+            &b,
+            "/connections",
+            &[
+                ("conn_id", "bad id"),
+                ("conn_type", "x"),
+                ("password", "typed-pw"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(!text(res).await.contains("typed-pw"));
+}
+
+// Invariant: default_pool cannot be deleted; bad slots are refused.
+#[tokio::test]
+async fn pools_keep_the_default_and_check_slots() {
+    let site = Site::new().await;
+    let b = site.sign_in_as(Role::Op).await;
+    let res = site.submit(&b, "/pools/default_pool/delete", &[]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(
+        holds(
+            &site,
+            "SELECT EXISTS (SELECT 1 FROM pool WHERE pool = 'default_pool')"
+        )
+        .await
+    );
+    let res = site
+        .submit(&b, "/pools", &[("pool", "p1"), ("slots", "-2")])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        !holds(
+            &site,
+            "SELECT EXISTS (SELECT 1 FROM pool WHERE pool = 'p1')"
+        )
+        .await
+    );
+    let res = site
+        .submit(
+            &b,
+            "/pools",
+            &[
+                ("pool", "p1"),
+                ("slots", "-1"),
+                ("include_deferred", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        holds(
+            &site,
+            "SELECT slots = -1 AND include_deferred FROM pool WHERE pool = 'p1'"
+        )
+        .await
+    );
+    let page = text(site.get("/pools", &b.cookie).await).await;
+    assert!(page.contains(r#"data-pool="p1""#), "{page}");
+}
