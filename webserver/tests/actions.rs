@@ -469,6 +469,13 @@ async fn every_action_route_checks_the_role() {
     let mut n = 0;
     for role in Role::ALL {
         let b = site.sign_in_as(role).await;
+        // The DAG list links to the trigger form only for those who may use it.
+        let home = text(site.get("/home", &b.cookie).await).await;
+        assert_eq!(
+            home.contains(r#"href="/dags/p/trigger" data-testid="trigger-link""#),
+            allowed(role, Action::TriggerDagRuns),
+            "{role}"
+        );
         for (path, action, form) in routes {
             n += 1;
             let run_id = format!("r{n}");
