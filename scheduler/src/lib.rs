@@ -13,6 +13,7 @@
 pub mod dag_cache;
 pub mod decide;
 pub mod error;
+pub mod manual;
 pub mod plan;
 pub mod runs;
 pub mod settle;

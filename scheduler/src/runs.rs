@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::model::SerializedDag;
+use updraft_core::store::audit::{self, AuditEntry};
 use updraft_core::store::dag_runs::{self, DagRunRow, NewDagRun, NextDagRun, RunType};
 use updraft_core::store::events;
 use updraft_core::store::task_instances::{self, RunRef};
@@ -172,6 +173,9 @@ pub struct ManualTrigger {
     /// Default: `manual__<logical date>`.
     pub run_id: Option<String>,
     pub triggered_by: &'static str,
+    /// The person triggering (the UI's signed-in user): the run's
+    /// `trigger_dag_run` audit row is written in the same transaction.
+    pub audit_owner: Option<String>,
 }
 
 /// Airflow's default `allowed_run_id_pattern`, and the column's length.
@@ -241,6 +245,23 @@ pub async fn trigger(
     let row = dag_runs::get(&mut tx, &req.dag_id, &run_id)
         .await?
         .ok_or_else(|| Error::DagNotFound(req.dag_id.clone()))?;
+    if let Some(owner) = &req.audit_owner {
+        audit::record(
+            &mut tx,
+            &AuditEntry {
+                event: "trigger_dag_run",
+                owner,
+                dag_id: Some(&req.dag_id),
+                extra: serde_json::json!({
+                    "run_id": run_id,
+                    "conf": req.conf,
+                    "logical_date": logical_date.to_rfc3339(),
+                    "source": req.triggered_by,
+                }),
+            },
+        )
+        .await?;
+    }
     events::notify(&mut tx, events::RUN_QUEUED).await?;
     tx.commit().await?;
     tracing::info!(run_id = %run_id, "created manual run");

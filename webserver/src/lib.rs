@@ -16,6 +16,7 @@ use axum::Router;
 use axum::middleware;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use updraft_core::timetable::ScheduleDefaults;
 
 pub use auth::password::{hash_password, random_token};
 pub use auth::permissions::{Action, Role, allowed};
@@ -24,6 +25,8 @@ pub use auth::permissions::{Action, Role, allowed};
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// The `[scheduler]` defaults a manual run's data interval depends on.
+    pub schedule: ScheduleDefaults,
 }
 
 /// The whole site: public pages (`/login`, `/static/*`) and the pages that
@@ -33,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::home::router())
         .merge(pages::hitl::router())
         .merge(pages::login::private_router())
+        .merge(pages::actions_router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::session::require_session,

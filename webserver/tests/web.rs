@@ -8,6 +8,7 @@ use axum::http::{Request, Response, StatusCode, header};
 use sqlx::PgPool;
 use tower::ServiceExt;
 use updraft_core::store::users::{self, CreateOutcome, NewUser};
+use updraft_core::timetable::ScheduleDefaults;
 use updraft_testkit::TestDb;
 use updraft_webserver::{Action, AppState, Role, allowed, hash_password};
 
@@ -21,6 +22,10 @@ impl Site {
         let db = TestDb::new().await.expect("test database");
         let app = updraft_webserver::router(AppState {
             pool: db.pool.clone(),
+            schedule: ScheduleDefaults {
+                catchup_by_default: false,
+                create_cron_data_intervals: true,
+            },
         });
         Self { db, app }
     }

@@ -3,7 +3,9 @@
 pub mod connection_uri;
 pub mod ids;
 pub mod mapping;
+pub mod params;
 pub mod parse;
+pub mod secrets;
 pub mod serialized;
 pub mod state;
 pub mod trigger_rule;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use updraft_core::model::connection_uri::{self, from_file_entry, parse_uri};
+use updraft_core::model::secrets::masked;
 use updraft_core::store::connections::{self as store, ConnectionRow};
 
 use crate::output::{Format, print_rows};
@@ -209,43 +210,6 @@ impl From<&ConnectionRow> for Shown {
     }
 }
 
-const HIDDEN: &str = "***";
-
-/// The connection with its password and secret extras (Airflow's sensitive
-/// names, and librdkafka's secret settings such as `ssl.key.pem`) replaced
-/// by `***`.
-fn masked(c: &ConnectionRow) -> ConnectionRow {
-    fn hide(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    let secret = updraft_worker::templates::is_sensitive_key(k)
-                        || updraft_kafka::config::is_secret_setting(k);
-                    if secret && !v.is_null() {
-                        *v = Value::String(HIDDEN.to_owned());
-                    } else {
-                        hide(v);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(hide),
-            _ => {}
-        }
-    }
-    let mut out = c.clone();
-    if out.password.is_some() {
-        out.password = Some(HIDDEN.as_bytes().to_vec());
-    }
-    if let Some(mut extra) = c
-        .extra_text()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-    {
-        hide(&mut extra);
-        out.extra = Some(extra.to_string().into_bytes());
-    }
-    out
-}
-
 /// `extra` as a JSON object; `{}` when empty or not JSON (as Airflow).
 fn extra_dejson(extra: Option<&str>) -> Value {
     extra
@@ -404,6 +368,8 @@ fn to_file_entry(c: &ConnectionRow) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use updraft_core::model::secrets::HIDDEN;
+
     use super::*;
 
     // Parsing is core's (model::connection_uri, tested there); the URI

@@ -92,6 +92,7 @@ pub async fn trigger(
         logical_date,
         run_id: args.run_id,
         triggered_by: "cli",
+        audit_owner: None,
     };
     let defaults = ScheduleDefaults::from(&settings.scheduler);
     let row = runs::trigger(pool, &defaults, &req, Utc::now()).await?;

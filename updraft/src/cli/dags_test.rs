@@ -164,6 +164,7 @@ pub async fn dag_test(
         logical_date: Some(logical_date),
         run_id: None,
         triggered_by: "test",
+        audit_owner: None,
     };
     let run = runs::trigger(pool, defaults, &req, now).await?;
     println!("dagrun id: {}, run id: {}", run.dag_id, run.run_id);

@@ -9,6 +9,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use updraft_core::config::Settings;
+use updraft_core::timetable::ScheduleDefaults;
 use updraft_worker::run::WorkerOptions;
 
 use crate::cli::scheduler::SchedulerLoop;
@@ -122,8 +123,15 @@ async fn run_components(
         async move { processor.run(stop).await }
     });
     let scheduler_task = tokio::spawn(scheduler.run(stopped()));
-    let web_task = web_listener
-        .map(|listener| tokio::spawn(super::webserver::serve(listener, pool.clone(), stopped())));
+    let schedule = ScheduleDefaults::from(&settings.scheduler);
+    let web_task = web_listener.map(|listener| {
+        tokio::spawn(super::webserver::serve(
+            listener,
+            pool.clone(),
+            schedule,
+            stopped(),
+        ))
+    });
     let mut worker_task = tokio::spawn(updraft_worker::run::run(
         worker_pool.clone(),
         worker_opts,

@@ -2,21 +2,21 @@
 //! in Airflow's CLI shape. Wiring only: arguments, calls into `core::store`
 //! (and `dags_test` for `tasks test`), printing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgPool;
 use updraft_core::config::Settings;
 use updraft_core::model::serialized::SerializedTasks;
 use updraft_core::store::dag_runs::{self, DagRunRow, python_isoformat};
 use updraft_core::store::task_instances::{self, TiRef, TiView};
-use updraft_core::store::ti_state::{self, ClearTarget};
-use updraft_core::store::{dags, events, task_logs};
+use updraft_core::store::{dags, task_logs};
 use updraft_core::timetable::ScheduleDefaults;
+use updraft_scheduler::manual;
 
 use super::dag_runs::parse_iso;
 use super::dags_test::{self, TaskTestArgs};
@@ -273,38 +273,12 @@ fn select_tasks(
     upstream: bool,
     downstream: bool,
 ) -> BTreeSet<String> {
-    let matched: Vec<&str> = tasks
-        .tasks
-        .iter()
-        .map(|t| t.task_id.as_str())
-        .filter(|id| regex.is_none_or(|r| r.is_match(id)))
-        .collect();
-    let by_id: HashMap<&str, _> = tasks
-        .tasks
-        .iter()
-        .map(|t| (t.task_id.as_str(), t))
-        .collect();
-    let mut out: BTreeSet<String> = matched.iter().map(|s| (*s).to_owned()).collect();
-    let mut walk = |next: fn(&updraft_core::model::serialized::SerializedTask) -> &Vec<String>| {
-        let mut stack: Vec<&str> = matched.clone();
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        while let Some(id) = stack.pop() {
-            let Some(task) = by_id.get(id) else { continue };
-            for rel in next(task) {
-                if seen.insert(rel.as_str()) {
-                    out.insert(rel.clone());
-                    stack.push(rel.as_str());
-                }
-            }
-        }
-    };
-    if upstream {
-        walk(|t| &t.upstream_task_ids);
-    }
-    if downstream {
-        walk(|t| &t.downstream_task_ids);
-    }
-    out
+    manual::select_tasks(
+        tasks,
+        |id| regex.is_none_or(|r| r.is_match(id)),
+        upstream,
+        downstream,
+    )
 }
 
 async fn clear(pool: &PgPool, args: ClearArgs) -> anyhow::Result<ExitCode> {
@@ -337,33 +311,7 @@ async fn clear(pool: &PgPool, args: ClearArgs) -> anyhow::Result<ExitCode> {
         println!("Cancelled, nothing was cleared.");
         return Ok(ExitCode::SUCCESS);
     }
-    // Retries as the scheduler gives them to new task instances.
-    let data = dags::serialized(pool, &args.dag_id)
-        .await?
-        .with_context(|| format!("Dag {:?} could not be found", args.dag_id))?;
-    let tasks = SerializedTasks::deserialize(&data).context("reading the serialized DAG")?;
-    let retries: HashMap<String, i32> = updraft_scheduler::plan::task_instances(&tasks.tasks)
-        .into_iter()
-        .map(|t| (t.task_id, t.max_tries))
-        .collect();
-    let targets: Vec<ClearTarget> = tis
-        .iter()
-        .map(|v| ClearTarget {
-            ti_id: v.id,
-            retries: retries.get(&v.task_id).copied(),
-        })
-        .collect();
-    let run_ids: Vec<String> = tis
-        .iter()
-        .map(|v| v.run_id.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut tx = pool.begin().await?;
-    let cleared = ti_state::clear(&mut tx, &targets, "cli").await?;
-    dag_runs::requeue_cleared(&mut tx, &args.dag_id, &run_ids).await?;
-    events::notify(&mut tx, events::RUN_QUEUED).await?;
-    tx.commit().await?;
+    let cleared = manual::clear(pool, &tasks, &args.dag_id, &tis, "cli").await?;
     println!("Cleared {} task instances.", cleared.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use updraft_core::config::Settings;
+use updraft_core::timetable::ScheduleDefaults;
 use updraft_webserver::AppState;
 
 use crate::wiring;
@@ -27,7 +28,13 @@ pub async fn run(args: WebserverArgs, settings: &Settings) -> anyhow::Result<Exi
     let host = args.host.unwrap_or_else(|| settings.webserver.host.clone());
     let port = args.port.unwrap_or(settings.webserver.port);
     let listener = bind(&host, port).await?;
-    serve(listener, pool, shutdown).await?;
+    serve(
+        listener,
+        pool,
+        ScheduleDefaults::from(&settings.scheduler),
+        shutdown,
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -46,9 +53,11 @@ pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     pool: PgPool,
+    schedule: ScheduleDefaults,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    updraft_webserver::serve(listener, AppState { pool }, shutdown)
+    let state = AppState { pool, schedule };
+    updraft_webserver::serve(listener, state, shutdown)
         .await
         .context("serving the web UI")
 }

@@ -1,6 +1,24 @@
 //! One module per page group, each with its `router()`.
 
+pub mod audit_log;
+pub mod connections;
 pub mod hitl;
 pub mod home;
 pub mod login;
+pub mod pools;
 pub mod static_files;
+pub mod task_actions;
+pub mod trigger;
+pub mod variables;
+
+/// The action pages (issue 5, wt-actions): trigger, clear/mark, the audit
+/// log, variables, connections and pools.
+pub fn actions_router() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .merge(trigger::router())
+        .merge(task_actions::router())
+        .merge(audit_log::router())
+        .merge(variables::router())
+        .merge(connections::router())
+        .merge(pools::router())
+}

@@ -79,6 +79,7 @@ async fn trigger(cx: &TryCtx<'_>) -> Result<Outcome, String> {
         logical_date: Some(logical_date),
         run_id: Some(run_id.clone()),
         triggered_by: "operator",
+        audit_owner: None,
     };
     let row = match runs::trigger(&cx.env.pool, &SCHEDULE_DEFAULTS, &req, now).await {
         Ok(row) => row,

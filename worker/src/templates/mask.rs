@@ -7,34 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::data::{ConnectionInfo, TemplateData, XComKey};
 
-/// Airflow 3.1's `DEFAULT_SENSITIVE_FIELDS`
-/// (`airflow/_shared/secrets_masker/secrets_masker.py`); 2.10's set is the
-/// same minus `access_key`, `connection_string`, `proxy` and `proxies`.
-pub const SENSITIVE_FIELDS: &[&str] = &[
-    "access_key",
-    "access_token",
-    "api_key",
-    "apikey",
-    "authorization",
-    "connection_string",
-    "passphrase",
-    "passwd",
-    "password",
-    "private_key",
-    "proxy",
-    "proxies",
-    "secret",
-    "token",
-    "keyfile_dict",
-    "service_account",
-];
-
-/// Airflow's `should_hide_value_for_key`: the lowercased, trimmed name
-/// contains one of [`SENSITIVE_FIELDS`].
-pub fn is_sensitive_key(name: &str) -> bool {
-    let name = name.trim().to_lowercase();
-    SENSITIVE_FIELDS.iter().any(|s| name.contains(s))
-}
+pub use updraft_core::model::secrets::{SENSITIVE_FIELDS, is_sensitive_key};
 
 /// The values to hide.
 #[derive(Debug, Clone, Default, PartialEq)]
