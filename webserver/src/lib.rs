@@ -31,6 +31,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let private = Router::new()
         .merge(pages::home::router())
+        .merge(pages::dag::router())
         .merge(pages::login::private_router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
