@@ -19,6 +19,13 @@
     });
   }
 
+  // Cells carry no title (a grid has thousands): it is made on hover.
+  document.addEventListener('mouseover', function (e) {
+    var c = e.target;
+    if (!c.classList || !c.classList.contains('c') || c.title) return;
+    c.title = c.getAttribute('data-task-id') + ' · ' + c.getAttribute('data-run-id') + ' · ' + c.getAttribute('data-state');
+  });
+
   var grid = document.getElementById('grid');
   if (grid) {
     bindGroups(grid);

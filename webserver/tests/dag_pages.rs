@@ -239,10 +239,12 @@ async fn grid_shows_states_in_dag_order() {
     // Group rows summarise their members: running outranks success.
     assert!(html.contains(r#"data-testid="group-toggle" data-group="g.inner""#));
     assert!(
-        html.contains(r#"data-task-id="g" data-run-id="r2" data-state="running""#),
+        html.contains(r#"data-testid="grid-group-cell" data-task-id="g" data-run-id="r2" data-state="running""#),
         "{html}"
     );
-    assert!(html.contains(&format!(r#"href="{TI_PATH}""#)), "{html}");
+    // Links are relative to /dags/grid_dag/ (the grid is /dags/grid_dag/grid).
+    let relative = TI_PATH.strip_prefix("/dags/grid_dag/").expect("prefix");
+    assert!(html.contains(&format!(r#"href="{relative}""#)), "{html}");
     // One run asked for: only the newest column.
     let html = site.page("/dags/grid_dag/grid?num_runs=1", &cookie).await;
     assert!(cells(&html).iter().all(|(_, run, _)| run == "r2"));

@@ -79,8 +79,28 @@ struct RunColumn {
 
 struct CellView {
     run_id: String,
-    state: String,
+    state: &'static str,
+    /// Relative to `/dags/{dag_id}/`; empty for a group's cell.
     href: String,
+}
+
+/// A task instance state as a static word (the states the schema allows).
+fn state_word(s: &str) -> &'static str {
+    const STATES: [&str; 12] = [
+        "scheduled",
+        "queued",
+        "running",
+        "success",
+        "failed",
+        "skipped",
+        "upstream_failed",
+        "up_for_retry",
+        "up_for_reschedule",
+        "deferred",
+        "removed",
+        "restarting",
+    ];
+    STATES.into_iter().find(|w| *w == s).unwrap_or("none")
 }
 
 struct RowView {
@@ -121,7 +141,7 @@ async fn grid(
     let run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
     let serialized = dags::serialized(&state.pool, &dag_id).await?;
     let shape = Shape::from_serialized(serialized.as_ref());
-    let mut cells = Cells::default();
+    let mut cells = Cells::new(&run_ids);
     for ti in dag_pages::grid_tis(&state.pool, &dag_id, &run_ids).await? {
         cells.add(&ti.run_id, &ti.task_id, ti.map_index, ti.state);
     }
@@ -137,18 +157,23 @@ async fn grid(
                 parents: Vec::new(),
             }),
     );
-    let dag_href = seg(&dag_id);
+    // Relative to /dags/{dag_id}/: short links, as a grid has thousands.
+    let run_segs: Vec<String> = run_ids.iter().map(|r| seg(r)).collect();
     let rows = specs
         .into_iter()
         .map(|spec| {
-            let cells = runs
-                .iter()
-                .map(|run| {
+            let task_seg = seg(&spec.id);
+            let task_cells = if spec.is_group {
+                None
+            } else {
+                cells.row(&spec.id)
+            };
+            let cells = (0..run_ids.len())
+                .map(|col| {
                     let (state, href) = if spec.is_group {
-                        let s = cells.summary(&run.run_id, &spec.members);
-                        (s, String::new())
+                        (cells.summary(col, &spec.members), String::new())
                     } else {
-                        match cells.get(&run.run_id, &spec.id) {
+                        match task_cells.and_then(|row| row[col].as_ref()) {
                             None => (None, String::new()),
                             Some(c) => {
                                 let map = if c.first_map_index >= 0 {
@@ -157,23 +182,19 @@ async fn grid(
                                     String::new()
                                 };
                                 (
-                                    Some(c.state.clone()),
-                                    format!(
-                                        "/dags/{dag_href}/runs/{}/tasks/{}{map}",
-                                        seg(&run.run_id),
-                                        seg(&spec.id)
-                                    ),
+                                    Some(c.state.as_deref()),
+                                    format!("runs/{}/tasks/{task_seg}{map}", run_segs[col]),
                                 )
                             }
                         }
                     };
                     CellView {
-                        run_id: run.run_id.clone(),
+                        run_id: run_ids[col].clone(),
                         // "": no task instance; "none": one without a state.
                         state: match state {
-                            None => String::new(),
-                            Some(None) => "none".to_owned(),
-                            Some(Some(s)) => s,
+                            None => "",
+                            Some(None) => "none",
+                            Some(Some(s)) => state_word(s),
                         },
                         href,
                     }

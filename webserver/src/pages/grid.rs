@@ -3,7 +3,7 @@
 //! cell shows when it stands for several task instances (a mapped task or a
 //! task group), by Airflow's `State.state_priority`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -226,24 +226,42 @@ pub struct CellState {
     pub first_map_index: i32,
 }
 
-/// Folds task instance states per `(run_id, task_id)`.
+/// Task instance states folded per task and run column.
 #[derive(Debug, Default)]
 pub struct Cells {
-    by_key: BTreeMap<(String, String), CellState>,
+    columns: HashMap<String, usize>,
+    by_task: HashMap<String, Vec<Option<CellState>>>,
 }
 
 impl Cells {
+    /// For the runs `run_ids`, in column order.
+    pub fn new(run_ids: &[String]) -> Self {
+        Self {
+            columns: run_ids
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.clone(), i))
+                .collect(),
+            by_task: HashMap::new(),
+        }
+    }
+
+    /// Adds one task instance (of a run not among the columns: ignored).
     pub fn add(&mut self, run_id: &str, task_id: &str, map_index: i32, state: Option<String>) {
-        let key = (run_id.to_owned(), task_id.to_owned());
-        match self.by_key.get_mut(&key) {
-            None => {
-                self.by_key.insert(
-                    key,
-                    CellState {
-                        state,
-                        first_map_index: map_index,
-                    },
-                );
+        let Some(&col) = self.columns.get(run_id) else {
+            return;
+        };
+        let width = self.columns.len();
+        let row = self
+            .by_task
+            .entry(task_id.to_owned())
+            .or_insert_with(|| vec![None; width]);
+        match &mut row[col] {
+            slot @ None => {
+                *slot = Some(CellState {
+                    state,
+                    first_map_index: map_index,
+                });
             }
             Some(cell) => {
                 if priority(state.as_deref()) > priority(cell.state.as_deref()) {
@@ -254,36 +272,31 @@ impl Cells {
         }
     }
 
-    pub fn get(&self, run_id: &str, task_id: &str) -> Option<&CellState> {
-        self.by_key.get(&(run_id.to_owned(), task_id.to_owned()))
+    /// A task's cells by column (`None`: no task instance in any run).
+    pub fn row(&self, task_id: &str) -> Option<&[Option<CellState>]> {
+        self.by_task.get(task_id).map(Vec::as_slice)
     }
 
-    /// The summary over several tasks (a group); `None`: none of them has a
-    /// task instance in the run.
-    pub fn summary<'a>(
-        &self,
-        run_id: &str,
-        task_ids: impl IntoIterator<Item = &'a String>,
-    ) -> Option<Option<String>> {
+    /// The summary over several tasks (a group) in column `col`; `None`:
+    /// none of them has a task instance in that run.
+    pub fn summary(&self, col: usize, task_ids: &[String]) -> Option<Option<&str>> {
         task_ids
-            .into_iter()
-            .filter_map(|t| self.get(run_id, t))
-            .map(|c| c.state.clone())
-            .max_by_key(|s| priority(s.as_deref()))
+            .iter()
+            .filter_map(|t| self.by_task.get(t)?.get(col)?.as_ref())
+            .map(|c| c.state.as_deref())
+            .max_by_key(|s| priority(*s))
     }
 
-    /// Task ids with an instance in any run but not in the DAG's shape
+    /// Task ids with an instance in a shown run but not in the DAG's shape
     /// (removed from the file since), sorted.
     pub fn unknown_tasks(&self, shape: &Shape) -> Vec<String> {
         let mut out: Vec<String> = self
-            .by_key
+            .by_task
             .keys()
-            .map(|(_, t)| t)
             .filter(|t| shape.task(t).is_none())
             .cloned()
             .collect();
         out.sort();
-        out.dedup();
         out
     }
 }
@@ -344,23 +357,26 @@ mod tests {
     // ranks highest (failed over running over success).
     #[test]
     fn summary_by_airflow_priority() {
-        let mut cells = Cells::default();
+        let runs = ["r".to_owned(), "s".to_owned()];
+        let mut cells = Cells::new(&runs);
         cells.add("r", "m", 1, Some("success".into()));
         cells.add("r", "m", 0, Some("running".into()));
         cells.add("r", "m", 2, Some("success".into()));
+        cells.add("not shown", "m", 0, Some("failed".into()));
         assert_eq!(
-            cells.get("r", "m"),
-            Some(&CellState {
+            cells.row("m").map(|r| r[0].clone()),
+            Some(Some(CellState {
                 state: Some("running".into()),
                 first_map_index: 0
-            })
+            }))
         );
+        assert_eq!(cells.row("m").map(|r| r[1].clone()), Some(None));
         cells.add("r", "x", -1, Some("failed".into()));
         cells.add("r", "y", -1, None);
         let group = ["m".to_owned(), "x".to_owned(), "y".to_owned()];
-        assert_eq!(cells.summary("r", &group), Some(Some("failed".into())));
-        assert_eq!(cells.summary("r", &group[2..]), Some(None));
-        assert_eq!(cells.summary("other", &group), None);
+        assert_eq!(cells.summary(0, &group), Some(Some("failed")));
+        assert_eq!(cells.summary(0, &group[2..]), Some(None));
+        assert_eq!(cells.summary(1, &group), None);
         assert_eq!(cells.unknown_tasks(&shape()), ["m", "x", "y"]);
     }
 
