@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let private = Router::new()
         .merge(pages::home::router())
         .merge(pages::hitl::router())
+        .merge(pages::dag::router())
         .merge(pages::login::private_router())
         .merge(pages::actions_router())
         .layer(middleware::from_fn_with_state(

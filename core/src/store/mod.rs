@@ -6,6 +6,7 @@ pub mod audit;
 pub mod connections;
 pub mod dag_files;
 pub mod dag_list;
+pub mod dag_pages;
 pub mod dag_runs;
 pub mod dags;
 pub mod events;

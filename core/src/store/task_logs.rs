@@ -39,3 +39,22 @@ pub async fn read(conn: &mut PgConnection, ti_id: Uuid, try_number: i32) -> Resu
     .await?;
     Ok(chunks.concat())
 }
+
+/// The chunks of one try numbered above `after` (`-1`: all), in order: what
+/// a live tail fetches since its last poll.
+pub async fn chunks_after(
+    conn: &mut PgConnection,
+    ti_id: Uuid,
+    try_number: i32,
+    after: i32,
+) -> Result<Vec<(i32, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, content FROM task_log
+          WHERE ti_id = $1 AND try_number = $2 AND seq > $3 ORDER BY seq",
+    )
+    .bind(ti_id)
+    .bind(try_number)
+    .bind(after)
+    .fetch_all(conn)
+    .await?)
+}

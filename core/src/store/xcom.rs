@@ -120,3 +120,16 @@ pub async fn clear_for_ti(conn: &mut PgConnection, ti_id: Uuid) -> Result<u64> {
         .await?;
     Ok(done.rows_affected())
 }
+
+/// The XComs pushed by one task instance, by key.
+pub async fn list_for_ti(
+    conn: &mut PgConnection,
+    ti_id: Uuid,
+) -> Result<Vec<(String, Option<Value>)>> {
+    Ok(
+        sqlx::query_as("SELECT key, value FROM xcom WHERE ti_id = $1 ORDER BY key")
+            .bind(ti_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}

@@ -2,12 +2,15 @@
 
 pub mod audit_log;
 pub mod connections;
+pub mod dag;
+mod grid;
 pub mod hitl;
 pub mod home;
 pub mod login;
 pub mod pools;
 pub mod static_files;
 pub mod task_actions;
+mod task_instance;
 pub mod trigger;
 pub mod variables;
 

@@ -10,6 +10,7 @@ use axum::routing::get;
 use crate::AppState;
 
 const CSS: &str = include_str!("../../../ui/static/updraft.css");
+const DAG_JS: &str = include_str!("../../../ui/static/updraft-dag.js");
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/static/{file}", get(file))
@@ -23,6 +24,14 @@ async fn file(Path(name): Path<String>) -> Response {
                 (header::CACHE_CONTROL, "public, max-age=300"),
             ],
             CSS,
+        )
+            .into_response(),
+        "updraft-dag.js" => (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            DAG_JS,
         )
             .into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
