@@ -39,8 +39,7 @@ pub fn is_sensitive_key(name: &str) -> bool {
 }
 
 /// librdkafka settings holding key material without saying so in their
-/// names (the rest of `updraft_kafka::config::is_secret_setting` is
-/// covered by [`is_sensitive_key`]).
+/// names (a `kafka` connection's extra is librdkafka configuration).
 const KEY_MATERIAL: &[&str] = &[
     "ssl.key.pem",
     "ssl_key",

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::data::{ConnectionInfo, TemplateData, XComKey};
 
+use updraft_core::model::secrets::is_secret_extra;
 pub use updraft_core::model::secrets::{SENSITIVE_FIELDS, is_sensitive_key};
 
 /// The values to hide.
@@ -41,12 +42,28 @@ impl SecretSet {
         }
     }
 
-    /// A connection's password and its sensitive extras.
+    /// A connection's password and its secret extras: Airflow's sensitive
+    /// names, and key material that does not say so in its name
+    /// (`ssl.key.pem`…, `updraft_core::model::secrets::is_secret_extra`).
     pub fn add_connection(&mut self, conn: &ConnectionInfo) {
         if let Some(p) = &conn.password {
             self.add(p);
         }
-        self.add_named("extra", &conn.extra);
+        self.add_extra(&conn.extra);
+    }
+
+    fn add_extra(&mut self, extra: &serde_json::Value) {
+        let serde_json::Value::Object(map) = extra else {
+            return;
+        };
+        for (k, v) in map {
+            if is_secret_extra(k) {
+                // Its value, as `add_named` takes one under a sensitive name.
+                self.add_named("password", v);
+            } else {
+                self.add_extra(v);
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {

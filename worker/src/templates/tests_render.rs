@@ -189,3 +189,23 @@ fn user_defined_macros_and_filters() {
     );
     assert_eq!(options.search_path, vec![std::path::PathBuf::from("/dags")]);
 }
+
+// Invariant: a connection's secret extras are masked, key material whose
+// name says nothing (librdkafka's `ssl.key.pem`) included, nested ones too;
+// other extras are not.
+#[test]
+fn connection_extras_with_key_material_are_masked() {
+    let conn = crate::templates::ConnectionInfo {
+        conn_type: Some("kafka".into()),
+        host: None,
+        login: None,
+        password: Some("pw1".into()),
+        port: None,
+        schema: None,
+        extra: serde_json::json!({"bootstrap.servers": "b:1", "ssl.key.pem": "KEYDATA",
+            "sasl.password": "hunter2", "nested": {"api_token": "t0k"}}),
+    };
+    let mut s = SecretSet::default();
+    s.add_connection(&conn);
+    assert_eq!(s.mask("pw1 KEYDATA hunter2 t0k b:1"), "*** *** *** *** b:1");
+}

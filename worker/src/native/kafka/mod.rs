@@ -41,9 +41,6 @@ pub fn connection(cx: &TryCtx<'_>) -> Result<(KafkaConfig, SecretSet), String> {
         .map_err(|e| e.to_string())?;
     let mut secrets = SecretSet::default();
     secrets.add_connection(conn);
-    for s in config.secret_values() {
-        secrets.add(&s);
-    }
     Ok((config, secrets))
 }
 
