@@ -4,9 +4,7 @@
 //! server, run the script, and assert on its exit code, its JSON and the
 //! screenshots it saved.
 //!
-//! Two servers answer the same UI contract: `ui/e2e/fake_webserver.py`, a
-//! stand-in that proves the harness and the scripts on any branch, and the
-//! real `updraft webserver`.
+//! The server is the real `updraft webserver` on a database of the test's own.
 //!
 //! Screenshots go to the test's temporary folder; with
 //! `UPDRAFT_SCREENSHOTS_DIR` set they are copied to
@@ -14,11 +12,9 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::Value;
+use support::Updraft;
 use support::browser::{Scenario, Server, free_port};
-use support::{Updraft, repo_root};
 
 const DAG_ID: &str = "ui_pause";
 const DAG: &str = "\
@@ -31,30 +27,6 @@ with DAG(dag_id='ui_pause', schedule=None, start_date=datetime(2026, 1, 1)):
 ";
 const ADMIN: (&str, &str) = ("admin", "admin-pw-1");
 const VIEWER: (&str, &str) = ("viewer", "viewer-pw-1");
-
-/// Where the stand-in puts `data-testid="pause-toggle"`: the contract says
-/// "a form button"; a server may mark the button or its form.
-#[derive(Clone, Copy)]
-enum ToggleId {
-    OnButton,
-    OnForm,
-}
-
-fn fake_webserver(toggle: ToggleId) -> Server {
-    let on = match toggle {
-        ToggleId::OnButton => "button",
-        ToggleId::OnForm => "form",
-    };
-    let mut cmd = Command::new("python3");
-    cmd.arg(repo_root().join("ui/e2e/fake_webserver.py"))
-        .args(["--host", "127.0.0.1", "--port", "0", "--dag", DAG_ID])
-        .args(["--toggle-testid-on", on])
-        .arg("--user")
-        .arg(format!("{}:{}:Admin", ADMIN.0, ADMIN.1))
-        .arg("--user")
-        .arg(format!("{}:{}:Viewer", VIEWER.0, VIEWER.1));
-    Server::start(cmd)
-}
 
 /// `updraft webserver` on its own database with one DAG, an Admin and a
 /// Viewer.
@@ -147,32 +119,11 @@ fn admin_pauses(test: &str, base_url: &str) -> Value {
     .pass(test)
 }
 
-// ---- against the stand-in: the harness itself -------------------------------
-
-// Invariant: headless Chromium starts on this machine, clicks a button of a
-// page served on loopback and saves a real PNG.
-#[test]
-fn chromium_clicks_a_button_and_saves_a_png() {
-    let server = fake_webserver(ToggleId::OnButton);
-    let json = Scenario {
-        script: "fixture.mjs",
-        base_url: &server.base_url,
-        user: "",
-        password: "",
-        dag_id: "",
-        env: &[],
-    }
-    .pass("chromium_clicks_a_button_and_saves_a_png");
-    assert_eq!(json["checks"]["status"], "clicked");
-    assert_eq!(json["screenshots"].as_array().map(Vec::len), Some(1));
-    assert!(json["timings_ms"]["launch"].as_u64().is_some());
-}
-
 // Invariant: a failing check fails the script (exit 1, ok false, a failure
-// screenshot), so the tests below cannot pass by accident.
-#[test]
-fn a_failing_scenario_reports_failure() {
-    let server = fake_webserver(ToggleId::OnButton);
+// screenshot), so the scenarios below cannot pass by accident.
+#[tokio::test]
+async fn a_failing_scenario_reports_failure() {
+    let (_u, server) = real_webserver().await;
     let o = Scenario {
         script: "signin.mjs",
         base_url: &server.base_url,
@@ -187,37 +138,15 @@ fn a_failing_scenario_reports_failure() {
     assert!(
         o.json["error"]
             .as_str()
-            .is_some_and(|e| e.contains("not /home"))
+            .is_some_and(|e| e.contains("not /home")),
+        "{}",
+        o.json
     );
     assert!(
         o.json["screenshots"][0]
             .as_str()
             .is_some_and(|p| p.ends_with("signin-failure.png"))
     );
-}
-
-// Invariant: the four contract scenarios pass against a server that keeps the
-// contract (the stand-in), so a failure against the real one is the server's.
-#[test]
-fn contract_scenarios_pass_against_the_stand_in() {
-    let test = "contract_scenarios_pass_against_the_stand_in";
-    let server = fake_webserver(ToggleId::OnButton);
-    signin(test, &server.base_url);
-    signin_wrong(test, &server.base_url);
-    viewer_cannot_pause(test, &server.base_url);
-    let json = admin_pauses(test, &server.base_url);
-    assert_ne!(json["checks"]["before"], json["checks"]["after"]);
-}
-
-// Invariant: the pause scenarios find and click the toggle whether its test id
-// is on the button or on the button's form.
-#[test]
-fn pause_scenarios_accept_the_test_id_on_the_form() {
-    let test = "pause_scenarios_accept_the_test_id_on_the_form";
-    let server = fake_webserver(ToggleId::OnForm);
-    viewer_cannot_pause(test, &server.base_url);
-    let json = admin_pauses(test, &server.base_url);
-    assert_ne!(json["checks"]["before"], json["checks"]["after"]);
 }
 
 // ---- against `updraft webserver` --------------------------------------------
