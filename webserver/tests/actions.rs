@@ -3,29 +3,16 @@
 //! instances, the audit log page; CSRF and the role of every user on every
 //! state-changing route.
 
-use axum::Router;
+mod common;
+
 use axum::body::Body;
-use axum::http::{Request, Response, StatusCode, header};
+use axum::http::{Response, StatusCode};
+use common::{SCHEDULE, Site, location, text};
 use serde_json::{Value, json};
-use sqlx::PgPool;
-use tower::ServiceExt;
 use updraft_core::model::SerializedDag;
 use updraft_core::store::dags::{self, DagSource, DagUpsert};
-use updraft_core::store::users::{self, CreateOutcome, NewUser};
-use updraft_core::timetable::ScheduleDefaults;
 use updraft_scheduler::runs::{self, ManualTrigger};
-use updraft_testkit::TestDb;
-use updraft_webserver::{Action, AppState, Role, allowed, hash_password};
-
-const SCHEDULE: ScheduleDefaults = ScheduleDefaults {
-    catchup_by_default: false,
-    create_cron_data_intervals: true,
-};
-
-struct Site {
-    db: TestDb,
-    app: Router,
-}
+use updraft_webserver::{Action, Role, allowed};
 
 /// A signed-in browser: its session cookie and CSRF token.
 struct Browser {
@@ -33,22 +20,14 @@ struct Browser {
     csrf: String,
 }
 
+/// A site with the `params_dag` stored.
+async fn site() -> Site {
+    let site = Site::new().await;
+    site.store_dag(&params_dag()).await;
+    site
+}
+
 impl Site {
-    async fn new() -> Self {
-        let db = TestDb::new().await.expect("test database");
-        let app = updraft_webserver::router(AppState {
-            pool: db.pool.clone(),
-            schedule: SCHEDULE,
-        });
-        let site = Self { db, app };
-        site.store_dag(&params_dag()).await;
-        site
-    }
-
-    fn pool(&self) -> &PgPool {
-        &self.db.pool
-    }
-
     /// Stores `data` as the parse child would have.
     async fn store_dag(&self, data: &Value) {
         let dag: SerializedDag = serde_json::from_value(data.clone()).expect("serialized dag");
@@ -79,76 +58,16 @@ impl Site {
 
     async fn sign_in_as(&self, role: Role) -> Browser {
         let username = format!("u_{}", role.name().to_lowercase());
-        let hash = hash_password("pw").expect("hash");
-        let mut conn = self.pool().acquire().await.expect("conn");
-        let out = users::create(
-            &mut conn,
-            &NewUser {
-                username: &username,
-                password_hash: &hash,
-                role: role.name(),
-                email: None,
-                first_name: "",
-                last_name: "",
-            },
-        )
-        .await
-        .expect("create user");
-        assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
-        drop(conn);
-        let form = self.get("/login", "").await;
-        let login_csrf = cookie_value(&form, "updraft_login_csrf").expect("csrf cookie");
-        let res = self
-            .post(
-                "/login",
-                &format!("updraft_login_csrf={login_csrf}"),
-                &[
-                    ("username", username.as_str()),
-                    ("password", "pw"),
-                    ("csrf_token", login_csrf.as_str()),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        let cookie = format!(
-            "updraft_session={}",
-            cookie_value(&res, "updraft_session").expect("session")
-        );
-        let home = text(self.get("/home", &cookie).await).await;
-        let csrf = home
-            .split(r#"name="csrf_token" value=""#)
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("csrf token")
-            .to_owned();
+        self.user(&username, "pw", role.name()).await;
+        let (cookie, csrf) = self.login(&username, "pw").await;
         Browser { cookie, csrf }
-    }
-
-    async fn send(&self, req: Request<Body>) -> Response<Body> {
-        self.app.clone().oneshot(req).await.expect("response")
-    }
-
-    async fn get(&self, path: &str, cookie: &str) -> Response<Body> {
-        let req = Request::get(path).header(header::COOKIE, cookie);
-        self.send(req.body(Body::empty()).expect("request")).await
-    }
-
-    async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Response<Body> {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let req = Request::post(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, cookie);
-        self.send(req.body(Body::from(body)).expect("request"))
-            .await
     }
 
     /// Posts `form` with the browser's CSRF token added.
     async fn submit(&self, b: &Browser, path: &str, form: &[(&str, &str)]) -> Response<Body> {
         let mut all = vec![("csrf_token", b.csrf.as_str())];
         all.extend_from_slice(form);
-        self.post(path, &b.cookie, &all).await
+        self.post(path, Some(&b.cookie), &all).await
     }
 
     async fn runs(&self) -> Vec<(String, Value)> {
@@ -229,33 +148,6 @@ fn params_dag() -> Value {
     })
 }
 
-fn cookie_value(res: &Response<Body>, name: &str) -> Option<String> {
-    res.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.strip_prefix(&format!("{name}="))
-                .map(|r| r.split(';').next().unwrap_or("").to_owned())
-        })
-        .filter(|v| !v.is_empty())
-}
-
-fn location(res: &Response<Body>) -> String {
-    res.headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
-
-async fn text(res: Response<Body>) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 /// A form's fields.
 type Form = &'static [(&'static str, &'static str)];
 
@@ -272,9 +164,9 @@ const GOOD: &[(&str, &str)] = &[
 // Invariant: the form offers each param with the widget its schema calls for.
 #[tokio::test]
 async fn trigger_form_is_generated_from_params() {
-    let site = Site::new().await;
+    let site = site().await;
     let b = site.sign_in_as(Role::User).await;
-    let res = site.get("/dags/p/trigger", &b.cookie).await;
+    let res = site.get("/dags/p/trigger", Some(&b.cookie)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = text(res).await;
     for want in [
@@ -292,7 +184,7 @@ async fn trigger_form_is_generated_from_params() {
         assert!(html.contains(want), "{want}\n{html}");
     }
     assert!(!html.contains(r#"data-testid="field-error""#));
-    let missing = site.get("/dags/nope/trigger", &b.cookie).await;
+    let missing = site.get("/dags/nope/trigger", Some(&b.cookie)).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
@@ -300,7 +192,7 @@ async fn trigger_form_is_generated_from_params() {
 // field, with 400, and no run is created.
 #[tokio::test]
 async fn trigger_refuses_bad_values_next_to_their_fields() {
-    let site = Site::new().await;
+    let site = site().await;
     let b = site.sign_in_as(Role::User).await;
     let cases: &[(&str, &str, &str, &str)] = &[
         (
@@ -381,7 +273,7 @@ async fn trigger_refuses_bad_values_next_to_their_fields() {
 // audited under the user's name, and sends the browser to the DAG's grid.
 #[tokio::test]
 async fn trigger_creates_the_run_with_its_conf() {
-    let site = Site::new().await;
+    let site = site().await;
     let b = site.sign_in_as(Role::User).await;
     let mut form = GOOD.to_vec();
     form.push(("conf", "{\"extra\": [1, 2]}"));
@@ -426,7 +318,7 @@ async fn trigger_creates_the_run_with_its_conf() {
 // Invariant: without this session's CSRF token nothing changes (403).
 #[tokio::test]
 async fn csrf_is_refused_on_every_action() {
-    let site = Site::new().await;
+    let site = site().await;
     site.run("r1", "2026-01-05T00:00:00Z").await;
     site.set_state("r1", "a", Some("failed")).await;
     let b = site.sign_in_as(Role::Admin).await;
@@ -439,7 +331,7 @@ async fn csrf_is_refused_on_every_action() {
             let mut form = GOOD.to_vec();
             form.push(("state", "success"));
             form.push(("csrf_token", token));
-            let res = site.post(path, &b.cookie, &form).await;
+            let res = site.post(path, Some(&b.cookie), &form).await;
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path} {token:?}");
         }
     }
@@ -452,7 +344,7 @@ async fn csrf_is_refused_on_every_action() {
 // permission table says: refused (403, nothing changed) or done.
 #[tokio::test]
 async fn every_action_route_checks_the_role() {
-    let site = Site::new().await;
+    let site = site().await;
     let routes: &[(&str, Action, Form)] = &[
         ("/dags/p/trigger", Action::TriggerDagRuns, GOOD),
         (
@@ -470,7 +362,7 @@ async fn every_action_route_checks_the_role() {
     for role in Role::ALL {
         let b = site.sign_in_as(role).await;
         // The DAG list links to the trigger form only for those who may use it.
-        let home = text(site.get("/home", &b.cookie).await).await;
+        let home = text(site.get("/home", Some(&b.cookie)).await).await;
         assert_eq!(
             home.contains(r#"href="/dags/p/trigger" data-testid="trigger-link""#),
             allowed(role, Action::TriggerDagRuns),
@@ -504,7 +396,9 @@ async fn every_action_route_checks_the_role() {
                 assert_eq!(a_state.as_deref(), Some("failed"), "{role} {path}");
             }
             // The dry run is refused to the same roles.
-            let dry = site.get(&format!("{path}?state=success"), &b.cookie).await;
+            let dry = site
+                .get(&format!("{path}?state=success"), Some(&b.cookie))
+                .await;
             let dry_ok = dry.status() == StatusCode::OK;
             assert_eq!(dry_ok, allowed(role, *action), "GET {role} {path}");
         }
@@ -516,7 +410,7 @@ async fn every_action_route_checks_the_role() {
 // requeues their run.
 #[tokio::test]
 async fn clear_resets_the_selected_task_instances() {
-    let site = Site::new().await;
+    let site = site().await;
     site.run("r1", "2026-01-05T00:00:00Z").await;
     site.run("r2", "2026-01-06T00:00:00Z").await;
     for run in ["r1", "r2"] {
@@ -533,8 +427,11 @@ async fn clear_resets_the_selected_task_instances() {
     .expect("fail runs");
     let b = site.sign_in_as(Role::User).await;
     let dry = text(
-        site.get("/dags/p/runs/r1/tasks/b/clear?downstream=true", &b.cookie)
-            .await,
+        site.get(
+            "/dags/p/runs/r1/tasks/b/clear?downstream=true",
+            Some(&b.cookie),
+        )
+        .await,
     )
     .await;
     let listed: Vec<&str> = dry
@@ -547,7 +444,7 @@ async fn clear_resets_the_selected_task_instances() {
     let dry = text(
         site.get(
             "/dags/p/runs/r1/tasks/b/clear?upstream=true&future=true",
-            &b.cookie,
+            Some(&b.cookie),
         )
         .await,
     )
@@ -617,14 +514,14 @@ async fn clear_resets_the_selected_task_instances() {
 // instances (one audit row each, from core), and only success/failed.
 #[tokio::test]
 async fn mark_sets_the_state() {
-    let site = Site::new().await;
+    let site = site().await;
     site.run("r1", "2026-01-05T00:00:00Z").await;
     site.run("r2", "2026-01-06T00:00:00Z").await;
     let b = site.sign_in_as(Role::User).await;
     let dry = site
         .get(
             "/dags/p/runs/r1/tasks/c/mark?state=success&upstream=true",
-            &b.cookie,
+            Some(&b.cookie),
         )
         .await;
     assert_eq!(dry.status(), StatusCode::OK);
@@ -678,7 +575,7 @@ async fn mark_sets_the_state() {
 // Invariant: the audit log lists rows newest first, filtered exactly, paged.
 #[tokio::test]
 async fn audit_log_filters_and_pages() {
-    let site = Site::new().await;
+    let site = site().await;
     for i in 0..55 {
         sqlx::query(
             "INSERT INTO audit_log (dttm, event, owner, dag_id) VALUES (now() - make_interval(secs => $1), $2, $3, $4)",
@@ -692,7 +589,7 @@ async fn audit_log_filters_and_pages() {
         .expect("audit row");
     }
     let b = site.sign_in_as(Role::Viewer).await;
-    let page = text(site.get("/audit-log", &b.cookie).await).await;
+    let page = text(site.get("/audit-log", Some(&b.cookie)).await).await;
     assert_eq!(page.matches(r#"data-testid="audit-row""#).count(), 50);
     assert!(page.contains(r#"data-testid="audit-next""#));
     let first = page
@@ -700,16 +597,16 @@ async fn audit_log_filters_and_pages() {
         .nth(1)
         .expect("a row");
     assert!(first.contains("<td>p</td>"), "newest first: {first}");
-    let page2 = text(site.get("/audit-log?page=2", &b.cookie).await).await;
+    let page2 = text(site.get("/audit-log?page=2", Some(&b.cookie)).await).await;
     assert_eq!(page2.matches(r#"data-testid="audit-row""#).count(), 5);
     assert!(!page2.contains(r#"data-testid="audit-next""#));
     let ada = text(
-        site.get("/audit-log?owner=ada&event=paused", &b.cookie)
+        site.get("/audit-log?owner=ada&event=paused", Some(&b.cookie))
             .await,
     )
     .await;
     assert_eq!(ada.matches(r#"data-testid="audit-row""#).count(), 3);
-    let p = text(site.get("/audit-log?dag_id=p", &b.cookie).await).await;
+    let p = text(site.get("/audit-log?dag_id=p", Some(&b.cookie)).await).await;
     assert_eq!(p.matches(r#"data-testid="audit-row""#).count(), 1);
 }
 
@@ -730,7 +627,7 @@ async fn holds(site: &Site, sql: &str) -> bool {
 // CSRF token; a refused request changes nothing and is not audited.
 #[tokio::test]
 async fn settings_routes_check_csrf_and_role() {
-    let site = Site::new().await;
+    let site = site().await;
     let mut n = 0;
     for role in Role::ALL {
         let b = site.sign_in_as(role).await;
@@ -792,7 +689,7 @@ async fn settings_routes_check_csrf_and_role() {
             for token in ["", "wrong"] {
                 let mut bad = form.clone();
                 bad.push(("csrf_token", token));
-                let res = site.post(&path, &b.cookie, &bad).await;
+                let res = site.post(&path, Some(&b.cookie), &bad).await;
                 assert_eq!(
                     res.status(),
                     StatusCode::FORBIDDEN,
@@ -826,7 +723,7 @@ async fn settings_routes_check_csrf_and_role() {
 // password empty and the secrets as *** keeps them; new values replace them.
 #[tokio::test]
 async fn connection_secrets_never_leave_the_server() {
-    let site = Site::new().await;
+    let site = site().await;
     let b = site.sign_in_as(Role::Op).await;
     let extra = r#"{"sasl.password": "hunter2", "ssl.key.pem": "KEYMATERIAL", "nested": {"api_token": "t0ken"}, "group.id": "g"}"#;
     let res = site
@@ -863,7 +760,7 @@ async fn connection_secrets_never_leave_the_server() {
         "/variables?edit=api_secret",
         "/audit-log",
     ] {
-        let res = site.get(path, &b.cookie).await;
+        let res = site.get(path, Some(&b.cookie)).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         bodies.push((path, text(res).await));
     }
@@ -945,7 +842,7 @@ async fn connection_secrets_never_leave_the_server() {
 // Invariant: default_pool cannot be deleted; bad slots are refused.
 #[tokio::test]
 async fn pools_keep_the_default_and_check_slots() {
-    let site = Site::new().await;
+    let site = site().await;
     let b = site.sign_in_as(Role::Op).await;
     let res = site.submit(&b, "/pools/default_pool/delete", &[]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
@@ -986,6 +883,6 @@ async fn pools_keep_the_default_and_check_slots() {
         )
         .await
     );
-    let page = text(site.get("/pools", &b.cookie).await).await;
+    let page = text(site.get("/pools", Some(&b.cookie)).await).await;
     assert!(page.contains(r#"data-pool="p1""#), "{page}");
 }

@@ -2,41 +2,17 @@
 //! test's own: the grid, the code tab, the task instance page and its log
 //! tail; 404 for unknown ids; a session required; every role may read.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, Response, StatusCode, header};
-use sqlx::PgPool;
-use tower::ServiceExt;
-use updraft_core::store::users::{self, CreateOutcome, NewUser};
-use updraft_testkit::TestDb;
-use updraft_webserver::{AppState, Role, hash_password};
+mod common;
 
-struct Site {
-    db: TestDb,
-    app: Router,
-}
+use axum::http::StatusCode;
+use common::{Site, location, text};
+use updraft_webserver::Role;
 
 const DAG: &str = "grid_dag";
 const SOURCE: &str =
     "from airflow import DAG\n# <script>alert(1)</script>\nwith DAG('grid_dag'):\n    pass\n";
 
 impl Site {
-    async fn new() -> Self {
-        let db = TestDb::new().await.expect("test database");
-        let app = updraft_webserver::router(AppState {
-            pool: db.pool.clone(),
-            schedule: updraft_core::timetable::ScheduleDefaults {
-                catchup_by_default: false,
-                create_cron_data_intervals: true,
-            },
-        });
-        Self { db, app }
-    }
-
-    fn pool(&self) -> &PgPool {
-        &self.db.pool
-    }
-
     async fn sql(&self, sql: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(self.pool())
@@ -47,59 +23,8 @@ impl Site {
     /// Signs in a user of `role` (created here); returns the session cookie.
     async fn session(&self, role: &str) -> String {
         let username = format!("u_{}", role.to_lowercase());
-        let password = "pw-123456";
-        let hash = hash_password(password).expect("hash");
-        let mut conn = self.pool().acquire().await.expect("conn");
-        let out = users::create(
-            &mut conn,
-            &NewUser {
-                username: &username,
-                password_hash: &hash,
-                role,
-                email: None,
-                first_name: "",
-                last_name: "",
-            },
-        )
-        .await
-        .expect("create user");
-        assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
-        let form = self.get("/login", None).await;
-        let csrf = cookie_value(&form, "updraft_login_csrf").expect("csrf cookie");
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("username", username.as_str()),
-                ("password", password),
-                ("csrf_token", &csrf),
-                ("next", ""),
-            ])
-            .finish();
-        let res = self
-            .send(
-                Request::post("/login")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .header(header::COOKIE, format!("updraft_login_csrf={csrf}"))
-                    .body(Body::from(body))
-                    .expect("request"),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        format!(
-            "updraft_session={}",
-            cookie_value(&res, "updraft_session").expect("session cookie")
-        )
-    }
-
-    async fn send(&self, req: Request<Body>) -> Response<Body> {
-        self.app.clone().oneshot(req).await.expect("response")
-    }
-
-    async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
-        let mut req = Request::get(path);
-        if let Some(c) = cookie {
-            req = req.header(header::COOKIE, c);
-        }
-        self.send(req.body(Body::empty()).expect("request")).await
+        self.user(&username, "pw-123456", role).await;
+        self.login(&username, "pw-123456").await.0
     }
 
     async fn page(&self, path: &str, cookie: &str) -> String {
@@ -163,25 +88,6 @@ impl Site {
         ))
         .await;
     }
-}
-
-fn cookie_value(res: &Response<Body>, name: &str) -> Option<String> {
-    res.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.strip_prefix(&format!("{name}="))
-                .map(|r| r.split(';').next().unwrap_or("").to_owned())
-        })
-        .filter(|v| !v.is_empty())
-}
-
-async fn text(res: Response<Body>) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// `(data-task-id, data-run-id, data-state)` of every `grid-cell`.
@@ -395,7 +301,7 @@ async fn pages_need_a_session_and_every_role_reads() {
     for path in &paths {
         let res = site.get(path, None).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
-        let to = res.headers()[header::LOCATION].to_str().expect("location");
+        let to = location(&res);
         assert!(to.starts_with("/login?next="), "{path} -> {to}");
     }
     for role in Role::ALL {
