@@ -1,174 +1,23 @@
 //! Human in the loop end to end: the real `scheduler`, `worker` and
-//! `webserver` processes, answers over loopback HTTP (a few lines of std,
-//! as in web_cli.rs) and through `core::store::hitl`. DAGs:
+//! `webserver` processes, answers over loopback HTTP (`support::http`) and through `core::store::hitl`. DAGs:
 //! `fixtures/hitl/hitl.py`.
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::browser::Server;
+use support::http::{Reply, Session, http};
 use support::{Running, Updraft};
 use updraft_core::store::hitl::{self, Answer, Answered};
 use uuid::Uuid;
 
 const DAGS: &str = include_str!("fixtures/hitl/hitl.py");
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .find_map(|(_, v)| v.strip_prefix(&format!("{name}=")))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned)
-    }
-}
-
-fn http(port: u16, method: &str, path: &str, cookie: &str, form: &str) -> Reply {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Content-Length: {}\r\n\r\n{form}",
-        form.len()
-    );
-    s.write_all(request.as_bytes()).expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a reply");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let headers = lines
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
-}
-
-/// A signed-in user: the session cookie and the session's CSRF token.
-struct Session {
-    port: u16,
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    fn new(port: u16, username: &str, password: &str) -> Self {
-        let form = http(port, "GET", "/login", "", "");
-        let csrf = form.cookie("updraft_login_csrf").expect("csrf cookie");
-        let body = format!("username={username}&password={password}&csrf_token={csrf}&next=");
-        let reply = http(
-            port,
-            "POST",
-            "/login",
-            &format!("updraft_login_csrf={csrf}"),
-            &body,
-        );
-        assert_eq!(reply.status, 303, "sign-in of {username}: {}", reply.body);
-        let cookie = format!(
-            "updraft_session={}",
-            reply.cookie("updraft_session").expect("session")
-        );
-        let home = http(port, "GET", "/home", &cookie, "");
-        let csrf = home
-            .body
-            .split(r#"name="csrf_token" value=""#)
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .expect("csrf token on /home")
-            .to_owned();
-        Self { port, cookie, csrf }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        http(self.port, "GET", path, &self.cookie, "")
-    }
-
-    /// POSTs an answer (`fields` after the CSRF token).
-    fn answer(&self, ti: Uuid, fields: &str) -> Reply {
-        let form = format!("csrf_token={}&{fields}", self.csrf);
-        http(
-            self.port,
-            "POST",
-            &format!("/required-actions/{ti}"),
-            &self.cookie,
-            &form,
-        )
-    }
-}
-
-/// `updraft webserver` on a free port, stopped when dropped.
-struct Web {
-    child: Child,
-    port: u16,
-}
-
-impl Web {
-    fn start(u: &Updraft) -> Self {
-        let mut child = u
-            .command(&["webserver", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("webserver");
-        let (tx, rx): (_, Receiver<String>) = channel();
-        for out in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for l in BufReader::new(out).lines().map_while(Result::ok) {
-                    let _ = tx.send(l);
-                }
-            });
-        }
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(l) = rx.recv_timeout(Duration::from_millis(200))
-                && let Some(p) = l.split("Webserver listening on http://").nth(1)
-            {
-                let port = p.rsplit(':').next().and_then(|p| p.trim().parse().ok());
-                return Self {
-                    child,
-                    port: port.expect("port"),
-                };
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the webserver did not say where it listens");
-    }
-}
-
-impl Drop for Web {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
+/// POSTs an answer to `ti`'s request (`fields` after the CSRF token).
+fn answer_as(s: &Session, ti: Uuid, fields: &str) -> Reply {
+    s.post(&format!("/required-actions/{ti}"), fields)
 }
 
 async fn setup(dags: &[&str], users: &[(&str, &str)]) -> Updraft {
@@ -270,7 +119,7 @@ async fn approval_over_http_runs_the_downstream_task() {
     .await;
     trigger(&u, "approve", "r");
     let _procs = Running::start(&u, 1, 30);
-    let web = Web::start(&u);
+    let web = Server::start(u.command(&["webserver", "--port", "0"]));
 
     let gate = wait_state(
         &u,
@@ -292,7 +141,7 @@ async fn approval_over_http_runs_the_downstream_task() {
     assert_eq!(d.body.as_deref(), Some("Ship **1.2**"));
     assert_eq!(d.options, ["Approve", "Reject"]);
 
-    let admin = Session::new(web.port, "admin", "pw-secret-1");
+    let admin = Session::new(web.port(), "admin", "pw-secret-1");
     let list = admin.get("/required-actions");
     assert!(
         list.body.contains(r#"data-testid="required-action""#),
@@ -309,12 +158,12 @@ async fn approval_over_http_runs_the_downstream_task() {
     );
 
     for who in ["viewer", "user"] {
-        let s = Session::new(web.port, who, "pw-secret-1");
-        let r = s.answer(gate.id, "chosen=Approve");
+        let s = Session::new(web.port(), who, "pw-secret-1");
+        let r = answer_as(&s, gate.id, "chosen=Approve");
         assert_eq!(r.status, 403, "{who}: {}", r.body);
     }
     let forged = http(
-        web.port,
+        web.port(),
         "POST",
         &format!("/required-actions/{}", gate.id),
         &admin.cookie,
@@ -330,8 +179,8 @@ async fn approval_over_http_runs_the_downstream_task() {
         Some("deferred")
     );
 
-    assert_eq!(admin.answer(gate.id, "chosen=Approve").status, 303);
-    let again = admin.answer(gate.id, "chosen=Reject");
+    assert_eq!(answer_as(&admin, gate.id, "chosen=Approve").status, 303);
+    let again = answer_as(&admin, gate.id, "chosen=Reject");
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(again.body.contains("already answered"), "{}", again.body);
 
@@ -374,11 +223,11 @@ async fn reject_branch_and_entry() {
         trigger(&u, d, "r");
     }
     let _procs = Running::start(&u, 2, 30);
-    let web = Web::start(&u);
-    let op = Session::new(web.port, "op", "pw-secret-1");
+    let web = Server::start(u.command(&["webserver", "--port", "0"]));
+    let op = Session::new(web.port(), "op", "pw-secret-1");
 
     let strict = wait_state(&u, "strict", "r", "gate", &["deferred"]).await;
-    assert_eq!(op.answer(strict.id, "chosen=Reject").status, 303);
+    assert_eq!(answer_as(&op, strict.id, "chosen=Reject").status, 303);
     let strict = wait_state(&u, "strict", "r", "gate", &["failed", "success"]).await;
     assert_eq!(strict.state.as_deref(), Some("failed"));
     let deploy = wait_state(&u, "strict", "r", "deploy", &["upstream_failed", "success"]).await;
@@ -420,7 +269,7 @@ async fn reject_branch_and_entry() {
 
     let notes = wait_state(&u, "entry", "r", "notes", &["deferred"]).await;
     assert_eq!(detail(&u, notes.id).await.options, ["OK"]);
-    let r = op.answer(notes.id, "chosen=OK&param.ticket=42");
+    let r = answer_as(&op, notes.id, "chosen=OK&param.ticket=42");
     assert_eq!(r.status, 303, "{}", r.body);
     let notes = wait_state(&u, "entry", "r", "notes", &["success", "failed"]).await;
     assert_eq!(notes.state.as_deref(), Some("success"));
@@ -437,17 +286,18 @@ async fn only_assigned_users_answer() {
     let u = setup(&["assigned"], &[("admin", "Admin"), ("alice", "User")]).await;
     trigger(&u, "assigned", "r");
     let _procs = Running::start(&u, 1, 30);
-    let web = Web::start(&u);
+    let web = Server::start(u.command(&["webserver", "--port", "0"]));
     let pick = wait_state(&u, "assigned", "r", "pick", &["deferred"]).await;
 
-    let admin = Session::new(web.port, "admin", "pw-secret-1");
-    assert_eq!(admin.answer(pick.id, "chosen=eu").status, 403);
-    let alice = Session::new(web.port, "alice", "pw-secret-1");
+    let admin = Session::new(web.port(), "admin", "pw-secret-1");
+    assert_eq!(answer_as(&admin, pick.id, "chosen=eu").status, 403);
+    let alice = Session::new(web.port(), "alice", "pw-secret-1");
     let form = alice.get(&format!("/required-actions/{}", pick.id));
     assert!(form.body.contains(r#"type="checkbox""#), "{}", form.body);
-    let bad = alice.answer(pick.id, "chosen=eu&param.rate=lots");
+    let bad = answer_as(&alice, pick.id, "chosen=eu&param.rate=lots");
     assert_eq!(bad.status, 422, "{}", bad.body);
-    let r = alice.answer(
+    let r = answer_as(
+        &alice,
         pick.id,
         "chosen=eu&chosen=us&param.rate=0.5&param.window=night",
     );

@@ -1,75 +1,18 @@
 //! The web UI's commands through the real binary: `users create|list`,
 //! `webserver`, and `standalone`'s first admin, spoken to over loopback
-//! HTTP with a few lines of std (no HTTP client dependency).
+//! HTTP (`support::http`).
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use support::Updraft;
+use support::http::{Reply, http};
 
-/// One HTTP/1.1 exchange (`Connection: close`): status, headers, body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The value of cookie `name` set by this reply.
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .find_map(|(_, v)| v.strip_prefix(&format!("{name}=")))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned)
-    }
-}
-
-fn http(port: u16, method: &str, path: &str, cookie: &str, form: &str) -> Reply {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Content-Length: {}\r\n\r\n{form}",
-        form.len()
-    );
-    s.write_all(request.as_bytes()).expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a reply");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let headers = lines
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
-}
-
-/// Signs in as a browser does; the session cookie, if any, and the reply.
 fn sign_in(port: u16, username: &str, password: &str) -> (Option<String>, Reply) {
     let form = http(port, "GET", "/login", "", "");
     assert_eq!(form.status, 200, "{}", form.body);

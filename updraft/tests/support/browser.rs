@@ -138,6 +138,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// The port of `base_url` (`http://HOST:PORT`).
+    pub fn port(&self) -> u16 {
+        self.base_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.base_url))
+    }
+}
+
+impl Server {
     pub fn start(mut cmd: Command) -> Self {
         let mut child = cmd
             .stdout(Stdio::piped())

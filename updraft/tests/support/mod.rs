@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use updraft_testkit::TestDb;
 
 pub mod browser;
+pub mod http;
 pub mod ti;
 
 /// The repository root (for `dags/` and fixtures).
