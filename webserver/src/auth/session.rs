@@ -47,6 +47,28 @@ impl CurrentUser {
             action.describe()
         )))
     }
+
+    /// Writes the audit row of a change this user made in the UI (in the
+    /// change's transaction): `extra` gets `"source": "ui"`.
+    pub async fn audit(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        event: &str,
+        dag_id: Option<&str>,
+        mut extra: serde_json::Value,
+    ) -> WebResult<()> {
+        if let Some(map) = extra.as_object_mut() {
+            map.insert("source".into(), "ui".into());
+        }
+        let entry = updraft_core::store::audit::AuditEntry {
+            event,
+            owner: &self.user.username,
+            dag_id,
+            extra,
+        };
+        updraft_core::store::audit::record(conn, &entry).await?;
+        Ok(())
+    }
 }
 
 /// Lets the request through with a [`CurrentUser`] when its session cookie

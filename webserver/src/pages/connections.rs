@@ -3,6 +3,7 @@
 //! leaves the password empty (unchanged if left empty) and shows secret
 //! extras as `***`, keeping the stored value when `***` comes back.
 
+use super::{CsrfForm, EditQuery};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -13,7 +14,6 @@ use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use updraft_core::model::secrets::{masked, restore_hidden};
-use updraft_core::store::audit::{self, AuditEntry};
 use updraft_core::store::connections::{self, ConnectionRow};
 
 use crate::AppState;
@@ -68,12 +68,6 @@ struct ConnectionsPage {
     rows: Vec<Row>,
     form: Row,
     error: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct EditQuery {
-    #[serde(default)]
-    edit: String,
 }
 
 async fn page(
@@ -220,28 +214,19 @@ async fn save(
         extra,
     };
     connections::put(&mut tx, &row, true).await?;
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: if stored.is_some() {
-                "connection_edit"
-            } else {
-                "connection_create"
-            },
-            owner: &me.user.username,
-            dag_id: None,
-            extra: serde_json::json!({ "conn_id": conn_id, "source": "ui" }),
+        if stored.is_some() {
+            "connection_edit"
+        } else {
+            "connection_create"
         },
+        None,
+        serde_json::json!({"conn_id": conn_id}),
     )
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/connections").into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 async fn delete(
@@ -260,14 +245,11 @@ async fn delete(
         )
             .into_response());
     }
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: "connection_delete",
-            owner: &me.user.username,
-            dag_id: None,
-            extra: serde_json::json!({ "conn_id": conn_id, "source": "ui" }),
-        },
+        "connection_delete",
+        None,
+        serde_json::json!({"conn_id": conn_id}),
     )
     .await?;
     tx.commit().await?;

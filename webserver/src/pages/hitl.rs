@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value as Json, json};
-use updraft_core::store::audit::{self, AuditEntry};
 use updraft_core::store::events;
 use updraft_core::store::hitl::{self, Answer, Answered, Detail};
 use uuid::Uuid;
@@ -284,18 +283,15 @@ async fn respond(
         }
         Answered::Invalid(why) => return refused(StatusCode::UNPROCESSABLE_ENTITY, &why),
     }
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: "hitl_answered",
-            owner: &me.user.username,
-            dag_id: Some(&d.dag_id),
-            extra: json!({
-                "ti_id": ti_id, "run_id": d.run_id, "task_id": d.task_id,
-                "map_index": d.map_index, "chosen_options": answer.chosen_options,
-                "params_input": answer.params_input, "source": "ui",
-            }),
-        },
+        "hitl_answered",
+        Some(&d.dag_id),
+        json!({
+             "ti_id": ti_id, "run_id": d.run_id, "task_id": d.task_id,
+             "map_index": d.map_index, "chosen_options": answer.chosen_options,
+             "params_input": answer.params_input ,
+        }),
     )
     .await?;
     events::notify(&mut tx, events::TI_FINISHED).await?;

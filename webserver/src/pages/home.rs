@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use updraft_core::store::audit::{self, AuditEntry};
 use updraft_core::store::dag_list::{self, DagListFilter, DagListRow};
 use updraft_core::store::{dag_runs, import_errors};
 
@@ -177,14 +176,11 @@ async fn pause(
     if !dag_runs::set_paused(&mut tx, &dag_id, paused).await? {
         return Ok((StatusCode::NOT_FOUND, format!("DAG {dag_id} not found.")).into_response());
     }
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: if paused { "paused" } else { "unpaused" },
-            owner: &me.user.username,
-            dag_id: Some(&dag_id),
-            extra: serde_json::json!({ "is_paused": paused, "source": "ui" }),
-        },
+        if paused { "paused" } else { "unpaused" },
+        Some(&dag_id),
+        serde_json::json!({"is_paused": paused}),
     )
     .await?;
     tx.commit().await?;

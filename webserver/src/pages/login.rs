@@ -2,6 +2,7 @@
 //! The sign-in form's fields are Airflow's (`username`, `password`); its
 //! CSRF token is a double-submit cookie, since there is no session yet.
 
+use super::CsrfForm;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -133,12 +134,6 @@ async fn submit(
             SignIn::Locked { until } => again(StatusCode::TOO_MANY_REQUESTS, locked_message(until)),
         },
     )
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// Ends the session and clears its cookie.

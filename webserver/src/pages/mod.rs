@@ -25,3 +25,17 @@ pub fn actions_router() -> axum::Router<crate::AppState> {
         .merge(connections::router())
         .merge(pools::router())
 }
+
+/// A form that carries only the session's CSRF token (delete, sign out).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// `?edit=<id>` on a settings list page: which row the form edits.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct EditQuery {
+    #[serde(default)]
+    pub edit: String,
+}

@@ -2,6 +2,7 @@
 //! (`default_pool` cannot be deleted; a pool task instances still name is
 //! refused, 409).
 
+use super::{CsrfForm, EditQuery};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -10,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
-use updraft_core::store::audit::{self, AuditEntry};
 use updraft_core::store::pools::{self, DEFAULT_POOL, PoolRow};
 
 use crate::AppState;
@@ -51,12 +51,6 @@ struct PoolsPage {
     rows: Vec<Row>,
     form: Row,
     error: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct EditQuery {
-    #[serde(default)]
-    edit: String,
 }
 
 async fn page(
@@ -148,27 +142,18 @@ async fn save(
     };
     let mut tx = state.pool.begin().await?;
     pools::set(&mut tx, &row).await?;
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: "pool_set",
-            owner: &me.user.username,
-            dag_id: None,
-            extra: serde_json::json!({
-                "pool": row.pool, "slots": row.slots,
-                "include_deferred": row.include_deferred, "source": "ui",
-            }),
-        },
+        "pool_set",
+        None,
+        serde_json::json!({
+             "pool": row.pool, "slots": row.slots,
+             "include_deferred": row.include_deferred ,
+        }),
     )
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/pools").into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 async fn delete(
@@ -199,14 +184,11 @@ async fn delete(
     if deleted.is_none() {
         return Ok((StatusCode::NOT_FOUND, format!("Pool {name} not found.")).into_response());
     }
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: "pool_delete",
-            owner: &me.user.username,
-            dag_id: None,
-            extra: serde_json::json!({ "pool": name, "source": "ui" }),
-        },
+        "pool_delete",
+        None,
+        serde_json::json!({"pool": name}),
     )
     .await?;
     tx.commit().await?;

@@ -2,6 +2,7 @@
 //! Values of keys that name a secret (Airflow's sensitive names) are shown
 //! as `***`; `***` sent back keeps the stored value.
 
+use super::{CsrfForm, EditQuery};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -11,7 +12,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use updraft_core::model::secrets::{HIDDEN, is_sensitive_key};
-use updraft_core::store::audit::{self, AuditEntry};
 use updraft_core::store::variables;
 
 use crate::AppState;
@@ -48,12 +48,6 @@ fn shown(key: &str, val: String) -> String {
     } else {
         val
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct EditQuery {
-    #[serde(default)]
-    edit: String,
 }
 
 async fn page(
@@ -144,28 +138,19 @@ async fn save(
     };
     let description = f.description.trim();
     let created = variables::set(&mut tx, &key, &val, Some(description)).await?;
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: if created {
-                "variable_create"
-            } else {
-                "variable_edit"
-            },
-            owner: &me.user.username,
-            dag_id: None,
-            extra: serde_json::json!({ "key": key, "source": "ui" }),
+        if created {
+            "variable_create"
+        } else {
+            "variable_edit"
         },
+        None,
+        serde_json::json!({"key": key}),
     )
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/variables").into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 async fn delete(
@@ -180,14 +165,11 @@ async fn delete(
     if !variables::delete(&mut tx, &key).await? {
         return Ok((StatusCode::NOT_FOUND, format!("Variable {key} not found.")).into_response());
     }
-    audit::record(
+    me.audit(
         &mut tx,
-        &AuditEntry {
-            event: "variable_delete",
-            owner: &me.user.username,
-            dag_id: None,
-            extra: serde_json::json!({ "key": key, "source": "ui" }),
-        },
+        "variable_delete",
+        None,
+        serde_json::json!({"key": key}),
     )
     .await?;
     tx.commit().await?;
