@@ -160,7 +160,7 @@ pub(crate) async fn request(cx: &TryCtx<'_>, mode: Mode) -> Result<TaskRequest, 
 }
 
 /// The runner's result → how the try ends (before branching).
-fn ended(cx: &TryCtx<'_>, r: &TaskResult) -> Outcome {
+pub(crate) fn ended(cx: &TryCtx<'_>, r: &TaskResult) -> Outcome {
     match r.state {
         ResultState::Success => Outcome {
             xcoms: r.xcoms.clone(),

@@ -17,13 +17,13 @@ use serde_json::{Value as Json, json};
 use tokio::time::Instant;
 use updraft_kafka::consume::{Consumer, Message, Offsets};
 
-use super::{codec, connection, default_group, fail, seconds, strings};
+use super::{codec, connection, default_group, ended_early, fail, seconds, strings};
 use crate::bash_task;
 use crate::dispatch::TryCtx;
 use crate::native::field;
 use crate::outcome::{AfterStore, Outcome};
 use crate::python_runner::session::{Session, SessionEvent};
-use crate::python_runner::{Mode, ResultState, TaskResult};
+use crate::python_runner::{Mode, ResultState};
 use crate::sensor::SensorSpec;
 use crate::templates::SecretSet;
 
@@ -52,8 +52,8 @@ async fn wait(cx: &TryCtx<'_>, config: &updraft_kafka::KafkaConfig) -> Result<Ou
         .map(|s| Instant::now() + Duration::from_secs_f64(s.timeout));
     let exec_deadline = bash_task::timeout(&cx.task.task).map(|d| Instant::now() + d);
     let group = config.get("group.id").is_none().then(|| default_group(cx));
-    let consumer = Consumer::new(config, &topics, group.as_deref()).map_err(|e| e.to_string())?;
-    let mut consumer = consumer;
+    let mut consumer =
+        Consumer::new(config, &topics, group.as_deref()).map_err(|e| e.to_string())?;
     cx.sink.info(&format!(
         "Waiting for a matching message on {topics:?} in group {:?}",
         consumer.group()
@@ -92,7 +92,7 @@ async fn wait(cx: &TryCtx<'_>, config: &updraft_kafka::KafkaConfig) -> Result<Ou
         session.send(&feed).await?;
         let reply = match session.recv(cx.lost).await {
             SessionEvent::Data(r) => r,
-            SessionEvent::Ended(r) => return Ok(ended(cx, r)),
+            SessionEvent::Ended(r) => return Ok(ended_early(cx, &r)),
         };
         let done = reply
             .get("done")
@@ -117,7 +117,7 @@ async fn wait(cx: &TryCtx<'_>, config: &updraft_kafka::KafkaConfig) -> Result<Ou
                 let _ = session.send(&json!({"end": true})).await;
                 let r = session.finish(cx.lost).await;
                 if r.state != ResultState::Success {
-                    return Ok(ended(cx, r));
+                    return Ok(ended_early(cx, &r));
                 }
                 let key = field(cx, "xcom_push_key")
                     .and_then(Json::as_str)
@@ -166,17 +166,4 @@ fn commit_offsets_after_store(consumer: Consumer, offsets: Offsets) -> AfterStor
         }
         .boxed()
     })
-}
-
-fn ended(cx: &TryCtx<'_>, r: TaskResult) -> Outcome {
-    match r.state {
-        ResultState::Skipped => {
-            cx.sink.info(&r.message);
-            Outcome::skipped()
-        }
-        _ => {
-            cx.sink.error(&r.message);
-            Outcome::failed()
-        }
-    }
 }

@@ -17,11 +17,11 @@ use futures_util::FutureExt;
 use serde_json::{Value as Json, json};
 use updraft_kafka::consume::{Consumer, Offsets};
 
-use super::{codec, connection, count, default_group, fail, flag, seconds, strings};
+use super::{codec, connection, count, default_group, ended_early, fail, flag, seconds, strings};
 use crate::dispatch::TryCtx;
 use crate::failpoint;
 use crate::native::field;
-use crate::outcome::{AfterStore, Ended, Outcome};
+use crate::outcome::{AfterStore, Outcome};
 use crate::python_runner::session::{Session, SessionEvent};
 use crate::python_runner::{Mode, ResultState};
 use crate::templates::SecretSet;
@@ -156,7 +156,7 @@ async fn consume(
                     results.extend(r.iter().cloned());
                 }
             }
-            SessionEvent::Ended(r) => return Ok(ended_early(cx, r)),
+            SessionEvent::Ended(r) => return Ok(ended_early(cx, &r)),
         }
         merge(&mut done_through, &sent);
         if cadence == Cadence::EndOfBatch {
@@ -167,7 +167,7 @@ async fn consume(
         s.send(&json!({"end": true})).await?;
         let r = s.finish(cx.lost).await;
         if r.state != ResultState::Success {
-            return Ok(ended_early(cx, r));
+            return Ok(ended_early(cx, &r));
         }
     }
     let secs = started.elapsed().as_secs_f64();
@@ -219,29 +219,6 @@ async fn commit(consumer: &Consumer, offsets: &Offsets) -> Result<(), String> {
 /// try reads the same messages).
 fn lost() -> Outcome {
     Outcome::failed()
-}
-
-/// The Python side ended before its input did: an exception in the apply
-/// function (its traceback is in the log). Nothing more is committed.
-fn ended_early(cx: &TryCtx<'_>, r: crate::python_runner::TaskResult) -> Outcome {
-    match r.state {
-        ResultState::Skipped => {
-            cx.sink.info(&r.message);
-            Outcome::skipped()
-        }
-        ResultState::FailedNoRetry => {
-            cx.sink.error(&r.message);
-            Outcome::of(Ended::FailedNoRetry)
-        }
-        _ => {
-            cx.sink.error(&if r.message.is_empty() {
-                "the apply function's runner ended before the last batch".to_owned()
-            } else {
-                r.message
-            });
-            Outcome::failed()
-        }
-    }
 }
 
 /// Once the outcome is stored: commits what was consumed (unless

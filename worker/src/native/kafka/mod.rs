@@ -88,6 +88,18 @@ pub fn fail(cx: &TryCtx<'_>, secrets: &SecretSet, msg: &str) -> Outcome {
     Outcome::failed()
 }
 
+/// The Python side of a session ended before the worker said `end`: its
+/// exception (skip, fail, failure without retry) decides, as for any Python
+/// task; an early success is a failure here (messages were left unprocessed).
+pub fn ended_early(cx: &TryCtx<'_>, r: &crate::python_runner::TaskResult) -> Outcome {
+    if r.state == crate::python_runner::ResultState::Success {
+        cx.sink
+            .error("the Kafka task's Python side ended before its last batch");
+        return Outcome::failed();
+    }
+    crate::python_task::ended(cx, r)
+}
+
 /// A consumer group for a task whose connection names none: one per task,
 /// so that each task reads every message once.
 pub fn default_group(cx: &TryCtx<'_>) -> String {
