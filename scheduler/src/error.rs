@@ -28,6 +28,16 @@ pub enum Error {
     },
     #[error("DAG {dag_id:?}: stored serialized DAG cannot be scheduled: {reason}")]
     Unschedulable { dag_id: String, reason: String },
+    #[error("DAG {0:?} has no schedule: it cannot be backfilled")]
+    NoSchedule(String),
+    #[error("DAG {0:?} has a backfill in progress already: cancel it or wait for it to end")]
+    BackfillRunning(String),
+    #[error("invalid backfill: {0}")]
+    InvalidBackfill(String),
+    #[error("backfill {0} not found")]
+    BackfillNotFound(i64),
+    #[error("backfill {0} has completed already")]
+    BackfillCompleted(i64),
     #[error(transparent)]
     Core(#[from] updraft_core::Error),
 }

@@ -10,6 +10,7 @@
 //! the leaf rule); [`tasks::pass`] applies them, starts and ends runs, queues
 //! task instances and reaps expired leases. No SQL is written in this crate.
 
+pub mod backfill;
 pub mod dag_cache;
 pub mod decide;
 pub mod error;

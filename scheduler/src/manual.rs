@@ -134,8 +134,23 @@ pub async fn clear(
     tis: &[TiView],
     by_user: &str,
 ) -> Result<Vec<TiRow>> {
+    let mut tx = pool.begin().await?;
+    let cleared = clear_in(&mut tx, &tasks.tasks, dag_id, tis, by_user).await?;
+    tx.commit().await?;
+    Ok(cleared)
+}
+
+/// [`clear`] inside the caller's transaction (a backfill re-running
+/// existing runs clears them in the transaction that creates it).
+pub async fn clear_in(
+    conn: &mut PgConnection,
+    tasks: &[SerializedTask],
+    dag_id: &str,
+    tis: &[TiView],
+    by_user: &str,
+) -> Result<Vec<TiRow>> {
     // Retries as the scheduler gives them to new task instances.
-    let retries: HashMap<String, i32> = plan::task_instances(&tasks.tasks)
+    let retries: HashMap<String, i32> = plan::task_instances(tasks)
         .into_iter()
         .map(|t| (t.task_id, t.max_tries))
         .collect();
@@ -152,11 +167,9 @@ pub async fn clear(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut tx = pool.begin().await?;
-    let cleared = ti_state::clear(&mut tx, &targets, by_user).await?;
-    dag_runs::requeue_cleared(&mut tx, dag_id, &run_ids).await?;
-    events::notify(&mut tx, events::RUN_QUEUED).await?;
-    tx.commit().await?;
+    let cleared = ti_state::clear(&mut *conn, &targets, by_user).await?;
+    dag_runs::requeue_cleared(&mut *conn, dag_id, &run_ids).await?;
+    events::notify(conn, events::RUN_QUEUED).await?;
     Ok(cleared)
 }
 

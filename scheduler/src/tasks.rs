@@ -88,6 +88,8 @@ pub async fn pass(
         runs_started: start_runs(pool, opts, now).await?,
         ..TaskPassReport::default()
     };
+    // Backfills start their own runs, within their own max_active_runs.
+    report.runs_started += crate::backfill::start_runs(pool, now).await?;
     {
         let mut conn = pool.acquire().await?;
         report.tis_reaped =
@@ -96,6 +98,7 @@ pub async fn pass(
                 .len();
     }
     examine_runs(pool, opts, now, &mut report).await?;
+    crate::backfill::complete_finished(pool, now).await?;
     let mut tx = pool.begin().await?;
     report.tis_queued = ti_state::queue_scheduled(&mut tx, opts.max_queue, now)
         .await?

@@ -886,3 +886,149 @@ async fn pools_keep_the_default_and_check_slots() {
     let page = text(site.get("/pools", Some(&b.cookie)).await).await;
     assert!(page.contains(r#"data-pool="p1""#), "{page}");
 }
+
+/// A daily DAG `dag_id` for backfills (tasks a >> b).
+fn daily_dag(dag_id: &str) -> Value {
+    let task = |id: &str, up: &[&str], down: &[&str]| {
+        json!({"task_id": id, "task_type": "EmptyOperator", "operator_kind": "empty",
+               "upstream_task_ids": up, "downstream_task_ids": down})
+    };
+    json!({
+        "dag_id": dag_id, "fileloc": format!("/dags/{dag_id}.py"),
+        "schedule": {"type": "cron", "expr": "0 0 * * *", "preset": "@daily",
+                     "timezone": null, "timetable": null},
+        "start_date": "2026-01-01T00:00:00+00:00",
+        "tasks": [task("a", &[], &["b"]), task("b", &["a"], &[])]
+    })
+}
+
+impl Site {
+    /// `(id, is_paused, completed)` of the DAG's backfills, oldest first.
+    async fn backfills(&self, dag_id: &str) -> Vec<(i64, bool, bool)> {
+        sqlx::query_as(
+            "SELECT id, is_paused, completed_at IS NOT NULL FROM backfill WHERE dag_id = $1
+              ORDER BY id",
+        )
+        .bind(dag_id)
+        .fetch_all(self.pool())
+        .await
+        .expect("backfills")
+    }
+}
+
+// Invariant: the backfill routes (form, dry run, create, pause, resume,
+// cancel) answer each role as the permission table says (Airflow 3: Op and
+// Admin manage backfills): refused with 403 and nothing changed, or done
+// with an audit row; a form without the CSRF token is refused.
+#[tokio::test]
+async fn backfill_routes_check_the_role_and_csrf() {
+    use updraft_core::store::backfills::Reprocess;
+    use updraft_scheduler::backfill::{self, BackfillRequest};
+
+    let site = site().await;
+    site.store_dag(&daily_dag("s")).await;
+    site.store_dag(&daily_dag("other")).await;
+    // An active backfill the refused roles try to change.
+    let from = "2026-01-01T00:00:00Z".parse().expect("date");
+    let to = "2026-01-02T00:00:00Z".parse().expect("date");
+    let other = backfill::create(
+        site.pool(),
+        &SCHEDULE,
+        &BackfillRequest {
+            dag_id: "other".into(),
+            from_date: from,
+            to_date: to,
+            run_backwards: false,
+            dag_run_conf: json!({}),
+            reprocess: Reprocess::None,
+            max_active_runs: 10,
+        },
+        "setup",
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("backfill of other")
+    .backfill
+    .id;
+    for (n, role) in Role::ALL.into_iter().enumerate() {
+        // Each role its own month: earlier backfills' runs would be skipped.
+        let (from, to) = (format!("2026-0{}-01", n + 1), format!("2026-0{}-03", n + 1));
+        let fields: &[(&str, &str)] = &[
+            ("from_date", &from),
+            ("to_date", &to),
+            ("reprocess_behavior", "none"),
+            ("max_active_runs", "2"),
+            ("conf", "{\"k\": 1}"),
+        ];
+        let b = site.sign_in_as(role).await;
+        let may = allowed(role, Action::ManageBackfills);
+        let list = text(site.get("/dags/s/backfills", Some(&b.cookie)).await).await;
+        assert_eq!(
+            list.contains(r#"data-testid="backfill-new""#),
+            may,
+            "{role}"
+        );
+        let form = site.get("/dags/s/backfill", Some(&b.cookie)).await;
+        assert_eq!(form.status() == StatusCode::OK, may, "{role} form");
+        let dry = site.submit(&b, "/dags/s/backfill/dry_run", fields).await;
+        let created = site.submit(&b, "/dags/s/backfill", fields).await;
+        if may {
+            assert_eq!(dry.status(), StatusCode::OK, "{role}");
+            let html = text(dry).await;
+            assert!(html.contains("3 runs will be created"), "{html}");
+            assert_eq!(created.status(), StatusCode::SEE_OTHER, "{role}");
+            assert_eq!(location(&created), "/dags/s/backfills");
+            let (id, _, _) = *site.backfills("s").await.last().expect("created");
+            // A second one while it is active: 409, said in words.
+            let again = site.submit(&b, "/dags/s/backfill", fields).await;
+            assert_eq!(again.status(), StatusCode::CONFLICT);
+            assert!(text(again).await.contains("backfill in progress"));
+            for (what, paused, done) in [
+                ("pause", true, false),
+                ("unpause", false, false),
+                ("cancel", true, true),
+            ] {
+                let res = site
+                    .submit(&b, &format!("/dags/s/backfills/{id}/{what}"), &[])
+                    .await;
+                assert_eq!(res.status(), StatusCode::SEE_OTHER, "{role} {what}");
+                let now = site.backfills("s").await;
+                assert_eq!(now.last(), Some(&(id, paused, done)), "{role} {what}");
+            }
+        } else {
+            assert_eq!(dry.status(), StatusCode::FORBIDDEN, "{role}");
+            assert_eq!(created.status(), StatusCode::FORBIDDEN, "{role}");
+            for what in ["pause", "unpause", "cancel"] {
+                let res = site
+                    .submit(&b, &format!("/dags/other/backfills/{other}/{what}"), &[])
+                    .await;
+                assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role} {what}");
+            }
+        }
+        assert_eq!(
+            site.backfills("other").await,
+            [(other, false, false)],
+            "{role}"
+        );
+        // Without the CSRF token nothing happens, whatever the role.
+        let res = site
+            .post(
+                &format!("/dags/other/backfills/{other}/cancel"),
+                Some(&b.cookie),
+                &[],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+    let events: Vec<String> = site
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|(_, owner)| owner.as_deref() != Some("setup"))
+        .map(|(event, _)| event)
+        .filter(|e| e.ends_with("backfill"))
+        .collect();
+    // Admin and Op: create, pause, unpause, cancel each.
+    assert_eq!(events.len(), 8, "{events:?}");
+    assert_eq!(site.backfills("s").await.len(), 2);
+}

@@ -20,12 +20,16 @@ pub struct DagHeader {
     pub is_active: bool,
     pub description: Option<String>,
     pub fileloc: String,
+    /// The DAG's backfill in progress (its banner).
+    pub active_backfill_id: Option<i64>,
 }
 
 /// The DAG's header row (`None`: no such DAG).
 pub async fn header(pool: &PgPool, dag_id: &str) -> Result<Option<DagHeader>> {
     Ok(sqlx::query_as(
-        "SELECT dag_id, schedule_summary, is_paused, is_active, description, fileloc
+        "SELECT dag_id, schedule_summary, is_paused, is_active, description, fileloc,
+                (SELECT b.id FROM backfill b WHERE b.dag_id = dag.dag_id
+                    AND b.completed_at IS NULL) AS active_backfill_id
            FROM dag WHERE dag_id = $1",
     )
     .bind(dag_id)

@@ -184,10 +184,13 @@ pub async fn last_automated_interval(
     })
 }
 
-/// How many runs of a DAG are queued or running (against `max_active_runs`).
+/// How many runs of a DAG are queued or running (against `max_active_runs`);
+/// an active backfill's runs count against the backfill's own cap instead.
 pub async fn count_active(conn: &mut PgConnection, dag_id: &str) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM dag_run WHERE dag_id = $1 AND state IN ('queued', 'running')",
+        "SELECT count(*) FROM dag_run r WHERE dag_id = $1 AND state IN ('queued', 'running')
+            AND NOT EXISTS (SELECT 1 FROM backfill b
+                             WHERE b.id = r.backfill_id AND b.completed_at IS NULL)",
     )
     .bind(dag_id)
     .fetch_one(conn)
@@ -349,9 +352,15 @@ pub async fn start_queued(
                                        ORDER BY r.run_after, r.logical_date NULLS LAST, r.id) AS n,
                     COALESCE(d.max_active_runs, $2)
                       - (SELECT count(*) FROM dag_run x
-                          WHERE x.dag_id = r.dag_id AND x.state = 'running') AS room
+                          WHERE x.dag_id = r.dag_id AND x.state = 'running'
+                            AND NOT EXISTS (SELECT 1 FROM backfill b
+                                             WHERE b.id = x.backfill_id
+                                               AND b.completed_at IS NULL)) AS room
                FROM dag_run r JOIN dag d ON d.dag_id = r.dag_id
-              WHERE r.state = 'queued' AND r.dag_id = ANY($1) AND NOT d.is_paused)
+              WHERE r.state = 'queued' AND r.dag_id = ANY($1) AND NOT d.is_paused
+                -- An active backfill starts its own runs (store::backfills).
+                AND NOT EXISTS (SELECT 1 FROM backfill b
+                                 WHERE b.id = r.backfill_id AND b.completed_at IS NULL))
          UPDATE dag_run r SET state = 'running', start_date = $3, updated_at = now()
            FROM ranked
           WHERE r.id = ranked.id AND ranked.n <= ranked.room AND r.state = 'queued'

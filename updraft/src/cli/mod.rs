@@ -1,5 +1,6 @@
 //! Subcommands in Airflow's CLI shape (`updraft dags list`, `updraft db migrate`…).
 
+pub mod backfill;
 pub mod connections;
 pub mod dag_runs;
 pub mod dags;
@@ -61,6 +62,9 @@ pub enum Command {
     /// Kafka: topics on the broker of a kafka connection.
     #[command(subcommand)]
     Kafka(kafka::KafkaCommand),
+    /// Backfills: create (the scheduler runs them).
+    #[command(subcommand)]
+    Backfill(backfill::BackfillCommand),
     /// Pools: get, set, delete, list, import, export.
     #[command(subcommand)]
     Pools(pools::PoolsCommand),
@@ -95,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connections::run(cmd, &crate::wiring::connect(&settings).await?).await
         }
         Command::Kafka(cmd) => kafka::run(cmd, crate::wiring::connect(&settings)).await,
+        Command::Backfill(cmd) => backfill::run(cmd, &settings).await,
         Command::Pools(cmd) => pools::run(cmd, &crate::wiring::connect(&settings).await?).await,
         Command::Standalone => standalone::run(settings).await,
         Command::Webserver(args) => webserver::run(args, &settings).await,

@@ -57,10 +57,13 @@ pub enum Action {
     /// Answer human-in-the-loop requests that name no assigned users
     /// (assigned ones: see [`may_answer`]).
     AnswerApprovals,
+    /// Create, pause, resume and cancel backfills (Airflow 3's simple auth
+    /// manager: Op and Admin).
+    ManageBackfills,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::ReadDags,
         Action::EditDags,
         Action::TriggerDagRuns,
@@ -70,6 +73,7 @@ impl Action {
         Action::EditPools,
         Action::ManageUsers,
         Action::AnswerApprovals,
+        Action::ManageBackfills,
     ];
 
     /// In words, for a refusal ("Your role may not …").
@@ -84,6 +88,7 @@ impl Action {
             Action::EditPools => "change pools",
             Action::ManageUsers => "manage users",
             Action::AnswerApprovals => "answer required actions",
+            Action::ManageBackfills => "create, pause or cancel backfills",
         }
     }
 }
@@ -143,6 +148,7 @@ mod tests {
             (EditPools, [true, true, false, false]),
             (ManageUsers, [true, false, false, false]),
             (AnswerApprovals, [true, true, false, false]),
+            (ManageBackfills, [true, true, false, false]),
         ];
         assert_eq!(expected.len(), Action::ALL.len());
         for (action, row) in expected {

@@ -53,6 +53,8 @@ pub struct HeaderView {
     pub schedule: String,
     pub is_paused: bool,
     pub description: String,
+    /// A backfill in progress: the layout shows its banner.
+    pub backfill_id: Option<i64>,
 }
 
 impl From<DagHeader> for HeaderView {
@@ -63,6 +65,7 @@ impl From<DagHeader> for HeaderView {
             schedule: d.schedule_summary.unwrap_or_else(|| "None".to_owned()),
             is_paused: d.is_paused,
             description: d.description.unwrap_or_default(),
+            backfill_id: d.active_backfill_id,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One module per page group, each with its `router()`.
 
 pub mod audit_log;
+pub mod backfill;
 pub mod connections;
 pub mod dag;
 mod grid;
@@ -24,6 +25,7 @@ pub fn actions_router() -> axum::Router<crate::AppState> {
         .merge(variables::router())
         .merge(connections::router())
         .merge(pools::router())
+        .merge(backfill::router())
 }
 
 /// A form that carries only the session's CSRF token (delete, sign out).
