@@ -115,10 +115,7 @@ async fn the_list_has_open_and_answered_sections() {
         done_row.contains(r#"<td data-testid="answered-chosen">eu</td>"#),
         "{done_row}"
     );
-    assert!(
-        done_row.contains("{&#34;n&#34;:3}"),
-        "{done_row}"
-    );
+    assert!(done_row.contains("{&#34;n&#34;:3}"), "{done_row}");
     assert!(done_row.contains("Response received"), "{done_row}");
     let late_row = answered
         .split(r#"data-testid="answered-action""#)
