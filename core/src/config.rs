@@ -502,6 +502,34 @@ mod tests {
         assert_eq!(s.webserver.port, 7001);
     }
 
+    // Invariant: an https base_url turns Secure cookies on unless
+    // cookie_secure says otherwise; [hitl] defaults to no topic.
+    #[test]
+    fn base_url_cookie_secure_and_hitl() {
+        let home = ("UPDRAFT_HOME", "/nonexistent/uh");
+        let s = Settings::load_from(&env(&[home])).expect("load");
+        assert_eq!(s.webserver.base_url, None);
+        assert!(!s.webserver.cookie_secure);
+        assert_eq!(s.hitl.kafka_topic, None);
+        assert_eq!(s.hitl.kafka_conn_id, "kafka_default");
+        let s = Settings::load_from(&env(&[
+            home,
+            ("AIRFLOW__API__BASE_URL", "https://air.example/"),
+            ("UPDRAFT__HITL__KAFKA_TOPIC", "hitl"),
+        ]))
+        .expect("load");
+        assert_eq!(s.webserver.base_url.as_deref(), Some("https://air.example"));
+        assert!(s.webserver.cookie_secure);
+        assert_eq!(s.hitl.kafka_topic.as_deref(), Some("hitl"));
+        let s = Settings::load_from(&env(&[
+            home,
+            ("UPDRAFT__WEBSERVER__BASE_URL", "https://u.example"),
+            ("AIRFLOW__WEBSERVER__COOKIE_SECURE", "False"),
+        ]))
+        .expect("load");
+        assert!(!s.webserver.cookie_secure);
+    }
+
     #[test]
     fn bad_values_are_clear_errors() {
         let err = Settings::load_from(&env(&[
