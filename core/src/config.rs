@@ -25,6 +25,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub webserver: WebserverSettings,
     pub worker: WorkerSettings,
+    pub hitl: HitlSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +83,23 @@ pub struct WorkerSettings {
 pub struct WebserverSettings {
     pub host: String,
     pub port: u16,
+    /// The site's public address (`[webserver] base_url`, Airflow's
+    /// `[api] base_url`), without a trailing slash: the HITL respond link
+    /// is `{base_url}/required-actions/{ti_id}`.
+    pub base_url: Option<String>,
+    /// The session cookie carries `Secure` (Airflow's `[webserver]
+    /// cookie_secure`); on by default when `base_url` is https.
+    pub cookie_secure: bool,
+}
+
+/// `[hitl]`: where human-in-the-loop requests and answers are announced.
+#[derive(Debug, Clone, Default)]
+pub struct HitlSettings {
+    /// A Kafka topic receiving a JSON event per request and per answer
+    /// (docs/hitl.md); unset: none is sent.
+    pub kafka_topic: Option<String>,
+    /// The Kafka connection the events go through.
+    pub kafka_conn_id: String,
 }
 
 impl Settings {
@@ -181,20 +199,48 @@ impl Settings {
                     true,
                 )?,
             },
-            webserver: WebserverSettings {
-                host: layered
+            webserver: {
+                let base_url = layered
                     .string(
                         "webserver",
-                        "host",
-                        &["AIRFLOW__WEBSERVER__WEB_SERVER_HOST"],
+                        "base_url",
+                        &["AIRFLOW__API__BASE_URL", "AIRFLOW__WEBSERVER__BASE_URL"],
                     )
-                    .unwrap_or_else(|| "127.0.0.1".to_owned()),
-                port: layered.parse(
-                    "webserver",
-                    "port",
-                    &["AIRFLOW__WEBSERVER__WEB_SERVER_PORT", "AIRFLOW__API__PORT"],
-                    8080,
-                )?,
+                    .map(|u| u.trim().trim_end_matches('/').to_owned())
+                    .filter(|u| !u.is_empty());
+                let https = base_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://"));
+                WebserverSettings {
+                    host: layered
+                        .string(
+                            "webserver",
+                            "host",
+                            &["AIRFLOW__WEBSERVER__WEB_SERVER_HOST"],
+                        )
+                        .unwrap_or_else(|| "127.0.0.1".to_owned()),
+                    port: layered.parse(
+                        "webserver",
+                        "port",
+                        &["AIRFLOW__WEBSERVER__WEB_SERVER_PORT", "AIRFLOW__API__PORT"],
+                        8080,
+                    )?,
+                    base_url,
+                    cookie_secure: layered.parse(
+                        "webserver",
+                        "cookie_secure",
+                        &["AIRFLOW__WEBSERVER__COOKIE_SECURE"],
+                        https,
+                    )?,
+                }
+            },
+            hitl: HitlSettings {
+                kafka_topic: layered
+                    .string("hitl", "kafka_topic", &[])
+                    .filter(|t| !t.trim().is_empty()),
+                kafka_conn_id: layered
+                    .string("hitl", "kafka_conn_id", &[])
+                    .unwrap_or_else(|| "kafka_default".to_owned()),
             },
             worker: WorkerSettings {
                 concurrency: layered.parse(
@@ -454,6 +500,34 @@ mod tests {
         ]))
         .expect("load");
         assert_eq!(s.webserver.port, 7001);
+    }
+
+    // Invariant: an https base_url turns Secure cookies on unless
+    // cookie_secure says otherwise; [hitl] defaults to no topic.
+    #[test]
+    fn base_url_cookie_secure_and_hitl() {
+        let home = ("UPDRAFT_HOME", "/nonexistent/uh");
+        let s = Settings::load_from(&env(&[home])).expect("load");
+        assert_eq!(s.webserver.base_url, None);
+        assert!(!s.webserver.cookie_secure);
+        assert_eq!(s.hitl.kafka_topic, None);
+        assert_eq!(s.hitl.kafka_conn_id, "kafka_default");
+        let s = Settings::load_from(&env(&[
+            home,
+            ("AIRFLOW__API__BASE_URL", "https://air.example/"),
+            ("UPDRAFT__HITL__KAFKA_TOPIC", "hitl"),
+        ]))
+        .expect("load");
+        assert_eq!(s.webserver.base_url.as_deref(), Some("https://air.example"));
+        assert!(s.webserver.cookie_secure);
+        assert_eq!(s.hitl.kafka_topic.as_deref(), Some("hitl"));
+        let s = Settings::load_from(&env(&[
+            home,
+            ("UPDRAFT__WEBSERVER__BASE_URL", "https://u.example"),
+            ("AIRFLOW__WEBSERVER__COOKIE_SECURE", "False"),
+        ]))
+        .expect("load");
+        assert!(!s.webserver.cookie_secure);
     }
 
     #[test]

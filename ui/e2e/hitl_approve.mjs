@@ -1,6 +1,7 @@
 // An approver signs in, sees the required-actions badge, opens Required
-// actions, opens the approval of task `gate` and clicks Approve; the request
-// leaves the list. (updraft/tests/ui_hitl.rs then checks in the database that
+// actions, opens the approval of task `gate` (its Markdown body rendered:
+// `**1.2**` in bold) and clicks Approve; the request leaves the open list
+// and shows in the answered section with who chose what. (updraft/tests/ui_hitl.rs then checks in the database that
 // the downstream task ran.)
 import { scenario, expect, signIn, poll } from './lib.mjs';
 
@@ -15,11 +16,14 @@ await scenario('hitl_approve', async ({ page, args, shot, report, timeout }) => 
   await page.goto(new URL('/required-actions', args['base-url']).href);
   const row = page.locator('[data-testid="required-action"][data-task-id="gate"]');
   await row.waitFor();
-  report('subject', (await row.locator('a').textContent()).trim());
+  report('subject', (await row.locator('[data-testid="required-action-link"]').textContent()).trim());
   await shot('list');
-  await Promise.all([page.waitForNavigation(), row.locator('a').click()]);
+  await Promise.all([page.waitForNavigation(), row.locator('[data-testid="required-action-link"]').click()]);
   const approve = page.locator('[data-testid="hitl-option"][data-option="Approve"]');
   await approve.waitFor();
+  const strong = page.locator('[data-testid="hitl-body"] strong');
+  report('body_strong', (await strong.count()) ? (await strong.first().textContent()).trim() : null);
+  expect((await strong.count()) === 1, 'the Markdown body has no bold part: not rendered');
   await shot('form');
 
   const posted = page.waitForResponse((r) => r.request().method() === 'POST');
@@ -32,5 +36,10 @@ await scenario('hitl_approve', async ({ page, args, shot, report, timeout }) => 
   const left = await page.locator('[data-testid="required-action"]').count();
   report('open_after', left);
   expect(left === 0, `${left} required actions are still listed after the answer`);
+  const done = page.locator('[data-testid="answered-action"][data-task-id="gate"]');
+  await done.waitFor();
+  report('answered_by', (await done.locator('[data-testid="answered-by"]').textContent()).trim());
+  report('answered_chosen', (await done.locator('[data-testid="answered-chosen"]').textContent()).trim());
+  await done.scrollIntoViewIfNeeded();
   await shot('answered');
 });

@@ -1,6 +1,7 @@
 //! Human in the loop in a real headless Chromium (through
 //! support::browser): the approver signs in, opens Required actions,
-//! clicks Approve, and the downstream task runs (the database says so).
+//! sees the body rendered from Markdown, clicks Approve, finds the answer in
+//! the answered section, and the downstream task runs (the database says so).
 //! Screenshots are kept under `$UPDRAFT_SCREENSHOTS_DIR/<test>/` when set.
 
 mod support;
@@ -66,6 +67,11 @@ async fn approver_approves_in_the_browser() {
     .pass(test);
     assert_eq!(json["checks"]["subject"], "Release 1.2?");
     assert_eq!(json["checks"]["post_status"], 303);
+    // The body `Ship **{{ params.version }}**` is rendered Markdown.
+    assert_eq!(json["checks"]["body_strong"], "1.2");
+    // The answered section says who chose what.
+    assert_eq!(json["checks"]["answered_by"], APPROVER.0);
+    assert_eq!(json["checks"]["answered_chosen"], "Approve");
 
     let deploy = wait_state(&u, "deploy", &["success", "failed", "skipped"]).await;
     assert_eq!(deploy.as_deref(), Some("success"));

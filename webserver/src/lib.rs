@@ -27,6 +27,22 @@ pub struct AppState {
     pub pool: PgPool,
     /// The `[scheduler]` defaults a manual run's data interval depends on.
     pub schedule: ScheduleDefaults,
+    /// Cookies carry `Secure` (`[webserver] cookie_secure`).
+    pub cookie_secure: bool,
+    /// Failed sign-ins per client address (in memory).
+    pub sign_in_ips: std::sync::Arc<auth::ip_throttle::IpThrottle>,
+}
+
+impl AppState {
+    /// With cookies not `Secure` and the default sign-in throttle.
+    pub fn new(pool: PgPool, schedule: ScheduleDefaults) -> Self {
+        Self {
+            pool,
+            schedule,
+            cookie_secure: false,
+            sign_in_ips: std::sync::Arc::default(),
+        }
+    }
 }
 
 /// The whole site: public pages (`/login`, `/static/*`) and the pages that
@@ -55,7 +71,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds the per-address sign-in throttle.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

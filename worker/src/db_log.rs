@@ -79,7 +79,20 @@ async fn write_loop(
     try_number: i32,
     mut rx: mpsc::UnboundedReceiver<String>,
 ) {
-    let mut seq: i32 = 0;
+    // A resumed try (deferred, rescheduled) keeps its try number: go on
+    // after its earlier chunks (same seq would be dropped as a duplicate).
+    let mut seq: i32 = match pool.acquire().await {
+        Ok(mut conn) => task_logs::next_seq(&mut conn, ti_id, try_number)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, %ti_id, "reading the task log's last chunk failed");
+                0
+            }),
+        Err(e) => {
+            tracing::warn!(error = %e, %ti_id, "reading the task log's last chunk failed");
+            0
+        }
+    };
     let mut open = true;
     while open {
         let mut batch = String::new();

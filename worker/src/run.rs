@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use updraft_core::store::{events, ti_state, workers};
 use uuid::Uuid;
 
+use crate::native::hitl_notify::NotifySettings;
 use crate::task::{self, TaskEnv};
 
 /// How a worker runs.
@@ -27,6 +28,8 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// Time between claim attempts while idle.
     pub poll: Duration,
+    /// Where HITL requests and answers are announced (`[hitl]`).
+    pub hitl: NotifySettings,
 }
 
 impl Default for WorkerOptions {
@@ -37,6 +40,7 @@ impl Default for WorkerOptions {
             once: false,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(500),
+            hitl: NotifySettings::default(),
         }
     }
 }
@@ -72,6 +76,7 @@ pub async fn run(
         pool: pool.clone(),
         worker_id,
         lease: opts.lease,
+        hitl: std::sync::Arc::new(opts.hitl.clone()),
     };
     let mut running: JoinSet<()> = JoinSet::new();
     let mut tries_run = 0usize;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::db_log::DbLogSink;
 use crate::dispatch::{self, TryCtx};
+use crate::native::hitl_notify::NotifySettings;
 use crate::outcome::{self, Outcome};
 use crate::prepare::{PrepareError, Prepared, prepare};
 use crate::serialized::{DEFAULT_RETRY_DELAY, retry_delay};
@@ -24,6 +25,8 @@ pub struct TaskEnv {
     pub pool: PgPool,
     pub worker_id: Uuid,
     pub lease: Duration,
+    /// Where HITL requests and answers are announced.
+    pub hitl: Arc<NotifySettings>,
 }
 
 /// Runs one claimed try to its final state. Failures are the task's and are

@@ -152,6 +152,19 @@ pub async fn list_open(pool: &PgPool) -> Result<Vec<Detail>> {
     .await?)
 }
 
+/// The most recent `limit` closed requests (answered or timed out), the
+/// last closed first: the "Answered" section of the Required actions page.
+pub async fn list_closed(pool: &PgPool, limit: i64) -> Result<Vec<Detail>> {
+    Ok(sqlx::query_as(detail_sql!(
+        "WHERE h.responded_at IS NOT NULL OR h.timed_out
+          ORDER BY COALESCE(h.responded_at, h.timeout_at, h.created_at) DESC, h.ti_id
+          LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// How many requests are open (the header's badge).
 pub async fn count_open(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar(

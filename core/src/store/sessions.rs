@@ -68,3 +68,13 @@ pub async fn delete(conn: &mut PgConnection, token_hash: &str) -> Result<bool> {
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Deletes the sessions that have expired; returns how many. Run on every
+/// sign-in, so the table holds live sessions only (plus those that expired
+/// since the last sign-in).
+pub async fn delete_expired(conn: &mut PgConnection) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM user_session WHERE expires_at <= now()")
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -28,6 +28,19 @@ pub async fn append(
     Ok(())
 }
 
+/// The number of the next chunk of a try: a try that goes on after a
+/// deferral or a reschedule (same try number) appends after what it wrote
+/// before, instead of colliding with it.
+pub async fn next_seq(conn: &mut PgConnection, ti_id: Uuid, try_number: i32) -> Result<i32> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(max(seq) + 1, 0) FROM task_log WHERE ti_id = $1 AND try_number = $2",
+    )
+    .bind(ti_id)
+    .bind(try_number)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// The log of one try so far, its chunks joined in order.
 pub async fn read(conn: &mut PgConnection, ti_id: Uuid, try_number: i32) -> Result<String> {
     let chunks: Vec<String> = sqlx::query_scalar(

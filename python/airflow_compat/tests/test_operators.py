@@ -441,6 +441,31 @@ HITLEntryOperator(task_id="he", subject="Fill", response_timeout=60)
                          {"value": "1.0", "description": "Version", "schema": {}})
         self.assertEqual(t["h"]["params"]["n"]["value"], 3)  # the task's params are the same mapping
 
+    def test_notifiers_are_serialized_as_specs(self):
+        # Invariant: the worker learns each notifier's class and arguments (HttpNotifier's connection,
+        # endpoint, json) from `notifier_specs`; the notifier objects themselves are not in `fields`.
+        t = self.tasks(in_dag("""
+class Pager(BaseNotifier):
+    def __init__(self, team):
+        super().__init__()
+        self.team = team
+    def notify(self, context):
+        pass
+ApprovalOperator(task_id="ap", subject="Ship?", notifiers=[
+    HttpNotifier(http_conn_id="hook", endpoint="/hitl", json={"k": 1}), Pager("ops")])
+HITLOperator(task_id="h", subject="s", options=["a"], notifiers=HttpNotifier())
+""", self.IMPORTS + "from airflow.providers.http.notifications import HttpNotifier\n"
+                "from airflow.sdk import BaseNotifier\n"))
+        specs = t["ap"]["fields"]["notifier_specs"]
+        self.assertNotIn("notifiers", t["ap"]["fields"])
+        self.assertEqual(specs[0]["class"], "airflow.providers.http.notifications.http.HttpNotifier")
+        self.assertEqual((specs[0]["kwargs"]["http_conn_id"], specs[0]["kwargs"]["endpoint"],
+                          specs[0]["kwargs"]["json"], specs[0]["kwargs"]["method"]),
+                         ("hook", "/hitl", {"k": 1}, "POST"))
+        self.assertTrue(specs[1]["class"].endswith("Pager"), specs[1])
+        self.assertEqual(specs[1]["kwargs"], {"team": "ops"})
+        self.assertEqual(t["h"]["fields"]["notifier_specs"][0]["kwargs"]["http_conn_id"], "http_default")
+
     def test_hitl_arguments_of_provider_1_21(self):
         err = self.parse_error(in_dag('HITLOperator(task_id="x", subject="s", options=["a"], respondents=["u"])',
                                       self.IMPORTS))

@@ -54,6 +54,7 @@ impl LocalWorker {
                 pool: pool.clone(),
                 worker_id: id,
                 lease: LEASE,
+                hitl: Default::default(),
             },
         })
     }

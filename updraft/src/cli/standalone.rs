@@ -94,6 +94,7 @@ async fn run_components(
         concurrency,
         // Like Airflow's standalone (LocalExecutor), run tasks of any queue.
         queues: Vec::new(),
+        hitl: updraft_worker::native::hitl_notify::NotifySettings::from_settings(settings),
         ..WorkerOptions::default()
     };
     // The web UI: a port already taken is reported, not fatal.
@@ -129,6 +130,7 @@ async fn run_components(
             listener,
             pool.clone(),
             schedule,
+            settings.webserver.cookie_secure,
             stopped(),
         ))
     });

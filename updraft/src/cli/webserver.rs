@@ -32,6 +32,7 @@ pub async fn run(args: WebserverArgs, settings: &Settings) -> anyhow::Result<Exi
         listener,
         pool,
         ScheduleDefaults::from(&settings.scheduler),
+        settings.webserver.cookie_secure,
         shutdown,
     )
     .await?;
@@ -54,9 +55,13 @@ pub async fn serve(
     listener: TcpListener,
     pool: PgPool,
     schedule: ScheduleDefaults,
+    cookie_secure: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState { pool, schedule };
+    let state = AppState {
+        cookie_secure,
+        ..AppState::new(pool, schedule)
+    };
     updraft_webserver::serve(listener, state, shutdown)
         .await
         .context("serving the web UI")

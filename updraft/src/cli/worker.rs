@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use updraft_core::config::Settings;
+use updraft_worker::native::hitl_notify::NotifySettings;
 use updraft_worker::run::{self, WorkerOptions};
 
 use crate::cli::standalone::shutdown_signal;
@@ -32,6 +33,7 @@ pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCo
         concurrency: args.concurrency.max(1),
         once: args.once,
         lease: Duration::from_secs_f64(args.lease.clamp(1.0, 86_400.0)),
+        hitl: NotifySettings::from_settings(settings),
         ..WorkerOptions::default()
     };
     let report = run::run(pool.clone(), opts, shutdown_signal()).await?;

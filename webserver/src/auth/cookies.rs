@@ -20,9 +20,11 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, on `path`, for `max_age`
-/// seconds (0: delete it).
-pub fn set(name: &str, value: &str, path: &str, max_age: i64) -> String {
-    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax")
+/// seconds (0: delete it); `Secure` (sent over https only) when the site is
+/// served over https (`[webserver] cookie_secure`).
+pub fn set(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
 #[cfg(test)]
@@ -40,5 +42,11 @@ mod tests {
         );
         assert_eq!(get(&h, SESSION).as_deref(), Some("xyz"));
         assert_eq!(get(&h, LOGIN_CSRF), None);
+    }
+
+    #[test]
+    fn secure_only_when_asked() {
+        assert!(set(SESSION, "v", "/", 10, true).ends_with("; Secure"));
+        assert!(!set(SESSION, "v", "/", 10, false).contains("Secure"));
     }
 }

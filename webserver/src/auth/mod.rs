@@ -2,6 +2,7 @@
 //! cookies, CSRF tokens, and the role × action permission table.
 
 pub mod cookies;
+pub mod ip_throttle;
 pub mod login;
 pub mod password;
 pub mod permissions;

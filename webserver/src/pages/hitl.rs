@@ -1,4 +1,5 @@
-//! Human in the loop: `GET /required-actions` (the open requests),
+//! Human in the loop: `GET /required-actions` (the open requests, then the
+//! recently answered or timed-out ones),
 //! `GET /required-actions/count` (the header's badge),
 //! `GET /required-actions/{ti_id}` (the form) and `POST` to answer it
 //! (CSRF, who may answer, write-once, audited). The rules are
@@ -16,10 +17,16 @@ use updraft_core::store::events;
 use updraft_core::store::hitl::{self, Answer, Answered, Detail};
 use uuid::Uuid;
 
+use super::dag::seg;
 use crate::AppState;
 use crate::auth::permissions::may_answer;
 use crate::auth::session::CurrentUser;
 use crate::error::{WebError, WebResult};
+
+pub mod markdown;
+
+/// How many closed requests the list shows.
+const ANSWERED_SHOWN: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,14 +35,17 @@ pub fn router() -> Router<AppState> {
         .route("/required-actions/{ti_id}", get(show).post(respond))
 }
 
-struct RequestView {
-    ti_id: String,
-    dag_id: String,
-    run_id: String,
-    task_id: String,
-    subject: String,
-    created_at: String,
-    assigned: String,
+pub(crate) struct RequestView {
+    pub ti_id: String,
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    pub subject: String,
+    pub created_at: String,
+    pub assigned: String,
+    /// The body rendered from Markdown, safe to insert ([`markdown`]).
+    pub body_html: String,
+    pub ti_href: String,
 }
 
 impl From<&Detail> for RequestView {
@@ -48,7 +58,88 @@ impl From<&Detail> for RequestView {
             subject: d.subject.clone(),
             created_at: d.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             assigned: assigned_names(&d.assigned_users),
+            body_html: d.body.as_deref().map(markdown::to_html).unwrap_or_default(),
+            ti_href: ti_href(d),
         }
+    }
+}
+
+/// The task instance page of a request.
+fn ti_href(d: &Detail) -> String {
+    let map = if d.map_index >= 0 {
+        format!("?map_index={}", d.map_index)
+    } else {
+        String::new()
+    };
+    format!(
+        "/dags/{}/runs/{}/tasks/{}{map}",
+        seg(&d.dag_id),
+        seg(&d.run_id),
+        seg(&d.task_id)
+    )
+}
+
+/// A closed request: its answer (who, when, what), or its timeout.
+pub(crate) struct AnsweredView {
+    pub request: RequestView,
+    /// "Response received", "Timed out: defaults chosen", "No response received".
+    pub state: String,
+    pub by: String,
+    pub at: String,
+    pub chosen: String,
+    /// `params_input` as compact JSON; empty when there is none.
+    pub params_input: String,
+}
+
+impl From<&Detail> for AnsweredView {
+    fn from(d: &Detail) -> Self {
+        let at = d.responded_at.or(d.timeout_at);
+        Self {
+            request: RequestView::from(d),
+            state: state_label(d).to_owned(),
+            by: d
+                .responded_by
+                .as_ref()
+                .and_then(|u| u.get("name").and_then(Json::as_str))
+                .unwrap_or("")
+                .to_owned(),
+            at: at.map_or_else(String::new, |t| {
+                t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            }),
+            chosen: d.chosen_options.clone().unwrap_or_default().join(", "),
+            params_input: d
+                .params_input
+                .as_ref()
+                .filter(|p| p.as_object().is_some_and(|m| !m.is_empty()))
+                .map_or_else(String::new, Json::to_string),
+        }
+    }
+}
+
+/// A task instance's own request, on its page.
+pub(crate) struct TiRequestView {
+    pub request: RequestView,
+    pub state: String,
+    pub answer: Option<AnsweredView>,
+}
+
+impl From<&Detail> for TiRequestView {
+    fn from(d: &Detail) -> Self {
+        Self {
+            request: RequestView::from(d),
+            state: state_label(d).to_owned(),
+            answer: d.is_closed().then(|| AnsweredView::from(d)),
+        }
+    }
+}
+
+/// Where a request stands, in Airflow's words.
+pub(crate) fn state_label(d: &Detail) -> &'static str {
+    match (d.responded_at.is_some(), d.timed_out) {
+        (true, true) => "Timed out: defaults chosen",
+        (true, false) => "Response received",
+        (false, true) => "No response received",
+        (false, false) => "Response required",
     }
 }
 
@@ -67,6 +158,7 @@ fn assigned_names(users: &Json) -> String {
 struct ListPage {
     username: String,
     requests: Vec<RequestView>,
+    answered: Vec<AnsweredView>,
 }
 
 async fn list(
@@ -74,9 +166,11 @@ async fn list(
     Extension(me): Extension<CurrentUser>,
 ) -> WebResult<ListPage> {
     let open = hitl::list_open(&state.pool).await?;
+    let closed = hitl::list_closed(&state.pool, ANSWERED_SHOWN).await?;
     Ok(ListPage {
         username: me.user.username,
         requests: open.iter().map(RequestView::from).collect(),
+        answered: closed.iter().map(AnsweredView::from).collect(),
     })
 }
 
@@ -97,7 +191,7 @@ struct FormPage {
     username: String,
     csrf_token: String,
     request: RequestView,
-    body: String,
+    answer: Option<AnsweredView>,
     options: Vec<String>,
     multiple: bool,
     params: Vec<ParamView>,
@@ -127,13 +221,6 @@ async fn show(
             .into_response());
     };
     let assigned = d.is_assigned(&me.user.user_id.to_string(), &me.user.username);
-    let state_label = if d.timed_out && d.responded_at.is_none() {
-        "No response received"
-    } else if d.responded_at.is_some() {
-        "Response received"
-    } else {
-        "Response required"
-    };
     let params = d
         .params
         .as_object()
@@ -161,11 +248,11 @@ async fn show(
         username: me.user.username,
         csrf_token: me.user.csrf_token,
         request: RequestView::from(&d),
-        body: d.body.clone().unwrap_or_default(),
+        answer: d.is_closed().then(|| AnsweredView::from(&d)),
         options: d.options.clone(),
         multiple: d.multiple,
         params,
-        state: state_label.to_owned(),
+        state: state_label(&d).to_owned(),
     }
     .into_response())
 }

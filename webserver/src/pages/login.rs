@@ -14,7 +14,10 @@ use serde::Deserialize;
 use updraft_core::store::sessions;
 
 use crate::AppState;
-use crate::auth::login::{SESSION_SECONDS, SignIn, locked_message, sign_in};
+use crate::auth::ip_throttle::ClientIp;
+use crate::auth::login::{
+    Attempt, SESSION_SECONDS, SignIn, locked_message, sign_in, throttled_message,
+};
 use crate::auth::session::{CSRF_REFUSED, CurrentUser, is_local_path};
 use crate::auth::{cookies, password, same_secret};
 use crate::error::{WebError, WebResult};
@@ -45,32 +48,35 @@ struct NextQuery {
 }
 
 /// The form, with a CSRF token also set as a cookie (kept if already set).
-async fn form(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let csrf_token = cookies::get(&headers, cookies::LOGIN_CSRF)
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .unwrap_or_else(password::random_token);
-    page(StatusCode::OK, csrf_token, q.next, String::new(), None)
-}
-
-fn page(
-    status: StatusCode,
-    csrf_token: String,
-    next: String,
-    username: String,
-    error: Option<String>,
-) -> Response {
-    let cookie = cookies::set(cookies::LOGIN_CSRF, &csrf_token, "/login", 3600);
-    (
-        status,
-        [(header::SET_COOKIE, cookie)],
+    page(
+        StatusCode::OK,
+        state.cookie_secure,
         LoginPage {
             csrf_token,
-            next,
-            username,
-            error,
+            next: q.next,
+            username: String::new(),
+            error: None,
         },
     )
-        .into_response()
+}
+
+fn page(status: StatusCode, secure: bool, login: LoginPage) -> Response {
+    let cookie = cookies::set(
+        cookies::LOGIN_CSRF,
+        &login.csrf_token,
+        "/login",
+        3600,
+        secure,
+    );
+    (status, [(header::SET_COOKIE, cookie)], login).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +93,7 @@ struct LoginForm {
 
 async fn submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> WebResult<Response> {
@@ -94,17 +101,26 @@ async fn submit(
     if !same_secret(&cookie, &f.csrf_token) {
         return Err(WebError::Forbidden(CSRF_REFUSED.to_owned()));
     }
+    let secure = state.cookie_secure;
     let again = |status, error: String| {
         page(
             status,
-            f.csrf_token.clone(),
-            f.next.clone(),
-            f.username.clone(),
-            Some(error),
+            secure,
+            LoginPage {
+                csrf_token: f.csrf_token.clone(),
+                next: f.next.clone(),
+                username: f.username.clone(),
+                error: Some(error),
+            },
         )
     };
+    let attempt = Attempt {
+        username: &f.username,
+        password: &f.password,
+        ip,
+    };
     Ok(
-        match sign_in(&state.pool, &f.username, &f.password).await? {
+        match sign_in(&state.pool, &state.sign_in_ips, attempt).await? {
             SignIn::Session(token) => {
                 let to = if is_local_path(&f.next) {
                     f.next.as_str()
@@ -116,11 +132,11 @@ async fn submit(
                     AppendHeaders([
                         (
                             header::SET_COOKIE,
-                            cookies::set(cookies::SESSION, &token, "/", SESSION_SECONDS),
+                            cookies::set(cookies::SESSION, &token, "/", SESSION_SECONDS, secure),
                         ),
                         (
                             header::SET_COOKIE,
-                            cookies::set(cookies::LOGIN_CSRF, "", "/login", 0),
+                            cookies::set(cookies::LOGIN_CSRF, "", "/login", 0, secure),
                         ),
                     ]),
                     Redirect::to(to),
@@ -132,6 +148,10 @@ async fn submit(
                 "Invalid login. Please try again.".to_owned(),
             ),
             SignIn::Locked { until } => again(StatusCode::TOO_MANY_REQUESTS, locked_message(until)),
+            SignIn::Throttled { retry_after } => again(
+                StatusCode::TOO_MANY_REQUESTS,
+                throttled_message(&state.sign_in_ips, retry_after),
+            ),
         },
     )
 }
@@ -148,7 +168,7 @@ async fn logout(
     Ok((
         [(
             header::SET_COOKIE,
-            cookies::set(cookies::SESSION, "", "/", 0),
+            cookies::set(cookies::SESSION, "", "/", 0, state.cookie_secure),
         )],
         Redirect::to("/login"),
     )

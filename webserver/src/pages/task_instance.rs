@@ -16,10 +16,11 @@ use updraft_core::deps::{UpstreamCounts, evaluate};
 use updraft_core::model::{TaskInstanceState, TriggerRule};
 use updraft_core::store::dag_pages::{self, TiDetail};
 use updraft_core::store::task_instances::TiRef;
-use updraft_core::store::{dags, task_logs, xcom};
+use updraft_core::store::{dags, hitl, task_logs, xcom};
 
 use super::dag::{HeaderView, not_found, seg, when};
 use super::grid::Shape;
+use super::hitl::TiRequestView;
 use crate::AppState;
 use crate::auth::permissions::Action;
 use crate::auth::session::CurrentUser;
@@ -178,6 +179,8 @@ struct TiPage {
     rendered: Vec<(String, String)>,
     xcoms: Vec<(String, String)>,
     waiting: Option<Waiting>,
+    /// Its human-in-the-loop request, if it asked one.
+    hitl: Option<TiRequestView>,
     tries: Vec<TryTab>,
     log_try: i32,
     log_text: String,
@@ -229,6 +232,9 @@ async fn page(
         Vec::new()
     };
     let xcoms = xcom::list_for_ti(&mut conn, ti.id).await?;
+    let hitl = hitl::get(&mut conn, ti.id)
+        .await?
+        .map(|d| TiRequestView::from(&d));
     drop(conn);
     let history = dag_pages::tries(&state.pool, ti.id).await?;
     // The rendered fields of the shown try: its history row's when it has
@@ -277,6 +283,7 @@ async fn page(
             .map(|(k, v)| (k, v.as_ref().map_or_else(|| "null".to_owned(), pretty)))
             .collect(),
         waiting,
+        hitl,
         tries: (1..=ti.try_number)
             .map(|n| TryTab {
                 number: n,

@@ -26,10 +26,7 @@ pub struct Site {
 impl Site {
     pub async fn new() -> Self {
         let db = TestDb::new().await.expect("test database");
-        let app = updraft_webserver::router(AppState {
-            pool: db.pool.clone(),
-            schedule: SCHEDULE,
-        });
+        let app = updraft_webserver::router(AppState::new(db.pool.clone(), SCHEDULE));
         Self { db, app }
     }
 

@@ -10,9 +10,10 @@ use serde_json::{Map, Value as Json, json};
 use updraft_core::deps::branch::BranchGraph;
 use updraft_core::store::hitl::{self, Detail, Request};
 
+use super::hitl_notify::{self, Notifier};
 use super::{field, seconds_of};
 use crate::dispatch::TryCtx;
-use crate::outcome::{Ended, Outcome};
+use crate::outcome::{AfterStore, Ended, Outcome};
 
 /// `hitl`, `hitl_approval`, `hitl_branch`, `hitl_entry`.
 pub async fn run(cx: &TryCtx<'_>) -> Outcome {
@@ -32,12 +33,16 @@ async fn step(cx: &TryCtx<'_>) -> Result<Outcome, String> {
             "Waiting for a response to {:?} (options {:?}); the task is deferred",
             request.subject, request.options
         ));
-        return Ok(Outcome::of(Ended::Defer {
+        let announce = announce_request(cx, &request);
+        let mut out = Outcome::of(Ended::Defer {
             timeout_at: request.timeout_at,
             request: Some(Box::new(request)),
-        }));
+        });
+        out.after_store = Some(announce);
+        return Ok(out);
     };
     if detail.responded_at.is_some() {
+        announce_answer(cx, &detail).await;
         return Ok(complete(cx, &detail));
     }
     let due = detail.timeout_at.filter(|at| *at <= Utc::now());
@@ -53,6 +58,7 @@ async fn step(cx: &TryCtx<'_>) -> Result<Outcome, String> {
                 .map_err(db)?
                 .ok_or("the request disappeared")?,
         };
+        announce_answer(cx, &detail).await;
         if detail.responded_at.is_none() {
             return Err(
                 "HITLTimeoutError: the response timed out and there are no defaults".into(),
@@ -69,6 +75,77 @@ async fn step(cx: &TryCtx<'_>) -> Result<Outcome, String> {
         timeout_at: detail.timeout_at,
         request: None,
     }))
+}
+
+/// The request's notifiers and Kafka event, run once the request is stored
+/// (`AfterStore`: a try whose deferral was not written announces nothing).
+/// Failures are logged, never the task's.
+fn announce_request(cx: &TryCtx<'_>, request: &Request) -> AfterStore {
+    let settings = &cx.env.hitl;
+    let event = hitl_notify::request_event(cx.ti, request, &settings.link(cx.ti.id));
+    let connections = &cx.prepared.data.connections;
+    let notifiers = hitl_notify::notifiers(field(cx, "notifier_specs"), connections);
+    let kafka = settings.kafka_topic.clone().map(|topic| {
+        let conn_id = settings.kafka_conn_id.clone();
+        let conn = connections.get(&conn_id).cloned();
+        (topic, conn_id, conn)
+    });
+    AfterStore::new(move || {
+        let (event, notifiers, kafka) = (event.clone(), notifiers.clone(), kafka.clone());
+        Box::pin(async move {
+            let mut done = Vec::new();
+            let mut failed = Vec::new();
+            for n in notifiers {
+                match n {
+                    Ok(Notifier::Http(call)) => match hitl_notify::post(&call, &event).await {
+                        Ok(line) => done.push(format!("HttpNotifier: {line}")),
+                        Err(e) => failed.push(format!("HttpNotifier failed: {e}")),
+                    },
+                    Ok(Notifier::NotRun(class)) => failed.push(format!(
+                        "Notifier {class} was not called: Updraft runs the HTTP provider's \
+                         HttpNotifier natively and calls no other notifier class (docs/hitl.md)"
+                    )),
+                    Err(e) => failed.push(e),
+                }
+            }
+            if let Some((topic, conn_id, conn)) = kafka {
+                match hitl_notify::publish(&conn_id, conn.as_ref(), &topic, &event).await {
+                    Ok(line) => done.push(line),
+                    Err(e) => failed.push(e),
+                }
+            }
+            let done = if done.is_empty() {
+                "No notifier called".to_owned()
+            } else {
+                done.join("; ")
+            };
+            if failed.is_empty() {
+                Ok(done)
+            } else {
+                Err(format!(
+                    "{done}. Not notified (the request stands): {}",
+                    failed.join("; ")
+                ))
+            }
+        })
+    })
+}
+
+/// The `answered` / `timed_out` Kafka event, sent by the resumed try
+/// before it ends: the answer is in the database by then, and a try that
+/// dies before its final write runs again and sends it again (at least
+/// once; `event_id` tells the copies apart).
+async fn announce_answer(cx: &TryCtx<'_>, d: &Detail) {
+    let settings = &cx.env.hitl;
+    let Some(topic) = &settings.kafka_topic else {
+        return;
+    };
+    let event = hitl_notify::answer_event(d, &settings.link(cx.ti.id));
+    let conn = cx.prepared.data.connections.get(&settings.kafka_conn_id);
+    match hitl_notify::publish(&settings.kafka_conn_id, conn, topic, &event).await {
+        Ok(line) => cx.sink.info(&line),
+        Err(e) => cx.sink.error(&format!("{e} (the answer stands)")),
+    }
 }
 
 /// The request from the rendered fields.

@@ -9,6 +9,7 @@ pub mod branch_time;
 pub mod external_task;
 pub mod file_sensor;
 pub mod hitl;
+pub mod hitl_notify;
 pub mod kafka;
 pub mod latest_only;
 pub mod time_sensors;

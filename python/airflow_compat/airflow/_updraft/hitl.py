@@ -30,12 +30,27 @@ def _caller_stacklevel():
     return level
 
 
+def notifier_spec(n):
+    """What the worker needs to call a notifier: its class path and its
+    attributes (``HttpNotifier``'s ``http_conn_id``, ``endpoint``, ``json``…).
+    The worker runs ``HttpNotifier`` natively and reports any other class as
+    not called (docs/hitl.md)."""
+    from .encode import encode
+
+    t = type(n)
+    attrs = {k: v for k, v in vars(n).items() if not k.startswith("_")} if hasattr(n, "__dict__") else {}
+    return {"class": f"{t.__module__}.{t.__qualname__}", "kwargs": encode(attrs)}
+
+
 @builtin("hitl", _M)
 class HITLOperator(BaseOperator):
     """Ask a human to pick one (or several) of ``options``; the answer goes to XCom."""
 
     template_fields = ("subject", "body")
-    _updraft_extra_fields = ("params",)
+    _updraft_extra_fields = ("params", "notifier_specs")
+    # The notifier objects are not serialized (their repr may hold secrets);
+    # ``notifier_specs`` says what each is (see ``notifier_spec``).
+    _updraft_hidden_args = ("notifiers",)
 
     def __init__(self, *, subject, options, body=None, defaults=None, multiple=False, params=None,
                  notifiers=None, assigned_users=None, response_timeout=None, **kwargs):
@@ -66,6 +81,7 @@ class HITLOperator(BaseOperator):
         if notifiers is not None and not isinstance(notifiers, (list, tuple)):
             notifiers = [notifiers]
         self.notifiers = list(notifiers) if notifiers else []
+        self.notifier_specs = [notifier_spec(n) for n in self.notifiers]
         if isinstance(assigned_users, dict):
             assigned_users = [assigned_users]
         self.assigned_users = assigned_users

@@ -1,0 +1,1 @@
+"""``airflow.providers.http`` package (only the notifier is provided)."""
