@@ -38,13 +38,14 @@ fn tune_malloc() {
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    if matches!(
+    let long_running = matches!(
         args.command,
         cli::Command::Standalone
             | cli::Command::Scheduler(_)
             | cli::Command::Worker(_)
             | cli::Command::DagProcessor
-    ) {
+    );
+    if long_running {
         tune_malloc();
     }
     // The parse server embeds Python and forks: it must stay single-threaded,
@@ -55,7 +56,12 @@ fn main() -> ExitCode {
     if let cli::Command::TaskRunner(opts) = &args.command {
         return cli::task_runner::run(opts);
     }
-    telemetry::init(args.verbose);
+    let _telemetry = telemetry::init(&telemetry::TelemetryOptions {
+        verbose: args.verbose,
+        log_format: args.log_format,
+        otlp_endpoint: args.otlp_endpoint.clone(),
+        metrics: long_running || matches!(args.command, cli::Command::Webserver(_)),
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -31,6 +31,18 @@ pub struct Cli {
     /// Log what the components do (RUST_LOG overrides).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Process log format: text or json.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "UPDRAFT__LOGGING__FORMAT"
+    )]
+    pub log_format: crate::telemetry::LogFormat,
+    /// Export traces over OTLP/HTTP to this base URL (e.g. http://127.0.0.1:4318).
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -4,6 +4,7 @@ pub mod audit_log;
 pub mod connections;
 pub mod dag;
 mod grid;
+pub mod health;
 pub mod hitl;
 pub mod home;
 pub mod login;
