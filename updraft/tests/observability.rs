@@ -156,6 +156,13 @@ async fn metrics_move_during_and_after_a_run() {
     )
     .expect("sum");
     assert!(total >= 2.0, "run duration {total}");
+    // One process, every component: all of them beat.
+    let health: serde_json::Value =
+        serde_json::from_str(&http(port, "GET", "/health", "", "").body).expect("JSON");
+    assert_eq!(health["scheduler"]["status"], "healthy", "{health}");
+    assert_eq!(health["dag_processor"]["status"], "healthy", "{health}");
+    assert_eq!(health["workers"]["status"], "healthy", "{health}");
+    assert_eq!(health["workers"]["alive"], 1, "{health}");
     let beats_after = wait_for(15, || {
         sample(&scrape(port), "airflow_scheduler_heartbeat", &[]).filter(|b| *b > beats_during)
     });
