@@ -56,10 +56,19 @@ fn main() -> ExitCode {
     if let cli::Command::TaskRunner(opts) = &args.command {
         return cli::task_runner::run(opts);
     }
+    let settings = updraft_core::config::Settings::load();
+    let configured = settings
+        .as_ref()
+        .map(|s| s.telemetry.clone())
+        .unwrap_or_default();
     let _telemetry = telemetry::init(&telemetry::TelemetryOptions {
         verbose: args.verbose,
-        log_format: args.log_format,
-        otlp_endpoint: args.otlp_endpoint.clone(),
+        log_format: args.log_format.unwrap_or(if configured.json_logs {
+            telemetry::LogFormat::Json
+        } else {
+            telemetry::LogFormat::Text
+        }),
+        otlp_endpoint: configured.otlp_endpoint,
         metrics: long_running || matches!(args.command, cli::Command::Webserver(_)),
     });
     let runtime = match tokio::runtime::Runtime::new() {
@@ -69,7 +78,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(args)) {
+    match runtime.block_on(cli::run(args, settings)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

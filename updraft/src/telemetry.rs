@@ -1,9 +1,10 @@
-//! The process's telemetry, set up once in `main`: logs (text, or JSON with
-//! `--log-format json` / `UPDRAFT__LOGGING__FORMAT=json`; `RUST_LOG`
-//! overrides the level), the Prometheus recorder behind `/metrics` (long-
-//! running commands only), and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set,
-//! an OTLP/HTTP (protobuf) exporter of the spans `core::observe::trace`
-//! emits, as service `updraft`.
+//! The process's telemetry, set up once in `main` from the settings
+//! (`core::config::TelemetrySettings`): logs (text, or JSON with
+//! `--log-format json` / `[logging] format = "json"`; `RUST_LOG` overrides
+//! the level), the Prometheus recorder behind `/metrics` (long-running
+//! commands only), and, when an OTLP endpoint is configured
+//! (`OTEL_EXPORTER_OTLP_ENDPOINT`), an OTLP/HTTP (protobuf) exporter of the
+//! spans `core::observe::trace` emits, as service `updraft`.
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_otlp::{Protocol, WithExportConfig};

@@ -449,6 +449,16 @@ async fn json_logs_on_request() {
             "{line}"
         );
     }
+    let flag = u
+        .command(&["--log-format", "json", "scheduler", "--once"])
+        .output()
+        .expect("run");
+    let first = String::from_utf8_lossy(&flag.stderr);
+    let first = first.lines().next().expect("a log line");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(first).is_ok(),
+        "{first}"
+    );
     let text = u.command(&["scheduler", "--once"]).output().expect("run");
     let stderr = String::from_utf8_lossy(&text.stderr);
     assert!(stderr.lines().any(|l| !l.trim().is_empty()));

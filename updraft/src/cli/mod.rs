@@ -31,18 +31,9 @@ pub struct Cli {
     /// Log what the components do (RUST_LOG overrides).
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// Process log format: text or json.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        default_value_t,
-        env = "UPDRAFT__LOGGING__FORMAT"
-    )]
-    pub log_format: crate::telemetry::LogFormat,
-    /// Export traces over OTLP/HTTP to this base URL (e.g. http://127.0.0.1:4318).
-    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
-    pub otlp_endpoint: Option<String>,
+    /// Process log format, over `[logging] format` (UPDRAFT__LOGGING__FORMAT).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<crate::telemetry::LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -91,8 +82,13 @@ pub enum Command {
     TaskRunner(task_runner::TaskRunnerArgs),
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = updraft_core::config::Settings::load()?;
+/// Runs the command; `settings` as `main` loaded them (an error in them is
+/// reported here, once logging is set up).
+pub async fn run(
+    cli: Cli,
+    settings: updraft_core::Result<updraft_core::config::Settings>,
+) -> anyhow::Result<ExitCode> {
+    let settings = settings?;
     match cli.command {
         Command::Db(cmd) => db::run(cmd, &settings).await,
         Command::Dags(cmd) => dags::run(cmd, &settings).await,
