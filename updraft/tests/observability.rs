@@ -469,3 +469,67 @@ async fn json_logs_on_request() {
         "plain text by default"
     );
 }
+
+const KAFKA_DAG: &str = r#"from airflow import DAG
+from airflow.providers.apache.kafka.operators.consume import ConsumeFromTopicOperator
+from airflow.providers.apache.kafka.operators.produce import ProduceToTopicOperator
+
+
+def produce():
+    for i in range(3):
+        yield (str(i), str(i))
+
+
+def consume(message):
+    pass
+
+
+with DAG("obs_kafka", schedule=None):
+    ProduceToTopicOperator(
+        kafka_config_id="kafka_default", task_id="p", topic="obs_t", producer_function=produce
+    ) >> ConsumeFromTopicOperator(
+        kafka_config_id="kafka_default", task_id="c", topics=["obs_t"], apply_function=consume,
+        commit_cadence="end_of_batch", max_messages=3,
+    )
+"#;
+
+// Invariant: the Kafka operators' counters reach the same `/metrics` as
+// Airflow's metrics.
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_counters_are_on_metrics() {
+    let broker = updraft_testkit::kafka::Broker::start().expect("tansu broker");
+    let bootstrap = broker.bootstrap();
+    let extra = serde_json::json!({"bootstrap.servers": bootstrap, "group.id": "obs",
+        "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"});
+    let config =
+        updraft_kafka::KafkaConfig::from_connection("t", Some("kafka"), &extra).expect("config");
+    updraft_kafka::admin::create_topics(&config, &[("obs_t", 1)])
+        .await
+        .expect("create topic");
+    let conn = serde_json::json!({"conn_type": "kafka", "extra": extra}).to_string();
+    let u = Updraft::new()
+        .await
+        .env("AIRFLOW_CONN_KAFKA_DEFAULT", &conn)
+        .env("UPDRAFT__WEBSERVER__PORT", &free_port().to_string());
+    u.write_dag("obs_kafka.py", KAFKA_DAG);
+    u.ok(&["dags", "reserialize"]);
+    assert!(u.import_errors().is_empty(), "{:?}", u.import_errors());
+    u.ok(&["dags", "unpause", "obs_kafka"]);
+    let server = Server::start(u.command(&["standalone"]));
+    let port = server.port();
+    u.ok(&["dags", "trigger", "obs_kafka", "--run-id", "k1"]);
+    assert_eq!(run_end(&u.db.pool, "k1").await, "success");
+    let page = scrape(port);
+    let topic = [("topic", "obs_t")];
+    assert_eq!(
+        sample(&page, "updraft_kafka_messages_produced_total", &topic),
+        Some(3.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(&page, "updraft_kafka_messages_consumed_total", &topic),
+        Some(3.0),
+        "{page}"
+    );
+    drop(server);
+}
