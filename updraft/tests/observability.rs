@@ -519,7 +519,15 @@ async fn kafka_counters_are_on_metrics() {
     let port = server.port();
     u.ok(&["dags", "trigger", "obs_kafka", "--run-id", "k1"]);
     assert_eq!(run_end(&u.db.pool, "k1").await, "success");
-    let page = scrape(port);
+    // The lag is measured once the consumer's offsets are committed, just
+    // after the try's final write: wait for it. It read to the end: no lag.
+    let lag = [("group", "obs"), ("topic", "obs_t"), ("partition", "0")];
+    let page = wait_for(20, || {
+        let page = scrape(port);
+        sample(&page, "updraft_kafka_consumer_lag", &lag).map(|_| page)
+    })
+    .unwrap_or_else(|| panic!("no lag gauge:\n{}", scrape(port)));
+    assert_eq!(sample(&page, "updraft_kafka_consumer_lag", &lag), Some(0.0));
     let topic = [("topic", "obs_t")];
     assert_eq!(
         sample(&page, "updraft_kafka_messages_produced_total", &topic),
