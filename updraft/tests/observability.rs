@@ -87,7 +87,7 @@ async fn metrics_move_during_and_after_a_run() {
     u.ok(&["dags", "trigger", "obs", "--run-id", "m1"]);
 
     // During the run: a is running (it sleeps), the scheduler has beaten.
-    let during = wait_for(20, || {
+    let during = wait_for(60, || {
         let page = scrape(port);
         sample(
             &page,
@@ -276,7 +276,7 @@ async fn a_run_is_one_trace_across_scheduler_and_worker() {
     let running = Running::start(&u, 2, 30);
     assert_eq!(run_end(&u.db.pool, "t1").await, "success");
     drop(running); // SIGTERM: both processes flush what they hold
-    let all = wait_for(20, || {
+    let all = wait_for(30, || {
         let s = spans(&got);
         s.iter()
             .any(|(_, s)| s.name == "dag_run obs")
@@ -317,7 +317,9 @@ async fn a_run_is_one_trace_across_scheduler_and_worker() {
         );
         assert_eq!(attr(span, "airflow.state").as_deref(), Some("success"));
         assert!(span.start_time_unix_nano >= run.start_time_unix_nano);
-        assert!(span.end_time_unix_nano <= run.end_time_unix_nano);
+        // The run ends (scheduler clock) once the try's final write commits,
+        // a moment before the worker closes the span: allow that moment.
+        assert!(span.end_time_unix_nano <= run.end_time_unix_nano + 1_000_000_000);
         let phases: Vec<&str> = all
             .iter()
             .filter(|(_, s)| s.parent_span_id == span.span_id)
@@ -368,7 +370,7 @@ async fn health_follows_the_scheduler_heartbeat() {
         .command(&["scheduler", "--metrics-port", &metrics_port])
         .spawn()
         .expect("scheduler");
-    let during = wait_for(20, || {
+    let during = wait_for(60, || {
         let h = get();
         (h["scheduler"]["status"] == "healthy").then_some(h)
     })
