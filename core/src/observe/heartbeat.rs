@@ -62,7 +62,7 @@ impl JobHeartbeat {
             return Ok(());
         }
         let pid = i32::try_from(std::process::id()).unwrap_or(0);
-        self.id = Some(jobs::register(&mut conn, self.job_type, &hostname(), pid).await?);
+        self.id = Some(jobs::register(&mut conn, self.job_type, &super::hostname(), pid).await?);
         Ok(())
     }
 
@@ -74,13 +74,4 @@ impl JobHeartbeat {
             tracing::debug!(error = %e, "could not mark the job ended");
         }
     }
-}
-
-/// The machine's name, as `hostname` prints it.
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }

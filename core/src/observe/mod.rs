@@ -7,3 +7,13 @@
 pub mod heartbeat;
 pub mod metrics;
 pub mod trace;
+
+/// The machine's name, as `hostname` prints it: what workers and jobs
+/// record as where they run.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
