@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         cli::Command::Standalone
             | cli::Command::Scheduler(_)
             | cli::Command::Worker(_)
-            | cli::Command::DagProcessor
+            | cli::Command::DagProcessor(_)
     );
     if long_running {
         tune_malloc();

@@ -396,6 +396,34 @@ async fn health_follows_the_scheduler_heartbeat() {
     let _ = scheduler.wait();
     let after = get();
     assert_eq!(after["scheduler"]["status"], "unhealthy", "{after}");
+
+    // The DAG processor beats too, and measures its parse time on its port.
+    assert!(after["dag_processor"]["status"].is_null(), "{after}");
+    let processor_port = free_port();
+    let mut processor = u
+        .command(&[
+            "dag-processor",
+            "--metrics-port",
+            &processor_port.to_string(),
+        ])
+        .spawn()
+        .expect("dag-processor");
+    let healthy = wait_for(60, || {
+        (get()["dag_processor"]["status"] == "healthy").then_some(())
+    });
+    let parse_time = wait_for(30, || {
+        sample(
+            &scrape(processor_port),
+            "airflow_dag_processing_total_parse_time",
+            &[],
+        )
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &processor.id().to_string()])
+        .status();
+    let _ = processor.wait();
+    assert!(healthy.is_some(), "the DAG processor becomes healthy");
+    assert!(parse_time.is_some_and(|t| t >= 0.0));
     drop(server);
 }
 

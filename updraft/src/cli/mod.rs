@@ -47,7 +47,7 @@ pub enum Command {
     #[command(subcommand)]
     Dags(dags::DagsCommand),
     /// Watch the dags folder and keep serialized DAGs up to date.
-    DagProcessor,
+    DagProcessor(standalone::DagProcessorArgs),
     /// Create DAG runs from schedules (`--once`: one pass, then exit).
     Scheduler(scheduler::SchedulerArgs),
     /// Claim and run queued task instances (`--once`: what is queued now, then exit).
@@ -92,7 +92,7 @@ pub async fn run(
     match cli.command {
         Command::Db(cmd) => db::run(cmd, &settings).await,
         Command::Dags(cmd) => dags::run(cmd, &settings).await,
-        Command::DagProcessor => standalone::dag_processor(&settings).await,
+        Command::DagProcessor(args) => standalone::dag_processor(args, &settings).await,
         Command::Scheduler(args) => scheduler::run(args, &settings).await,
         Command::Worker(args) => worker::run(args, &settings).await,
         Command::Tasks(cmd) => tasks::run(cmd, &settings).await,
