@@ -26,6 +26,7 @@ pub struct Settings {
     pub webserver: WebserverSettings,
     pub worker: WorkerSettings,
     pub hitl: HitlSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +78,17 @@ pub struct WorkerSettings {
     /// Task instances one worker runs at once (Airflow's `[celery]
     /// worker_concurrency`, default 16); `standalone`'s worker pool uses it.
     pub concurrency: usize,
+}
+
+/// How a process reports on itself (docs/observability.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TelemetrySettings {
+    /// `[logging] format = "json"`: one JSON object per log line (default
+    /// `text`).
+    pub json_logs: bool,
+    /// `[traces] otlp_endpoint`, or OpenTelemetry's standard
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: export spans over OTLP/HTTP there.
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +261,20 @@ impl Settings {
                     &["AIRFLOW__CELERY__WORKER_CONCURRENCY"],
                     16,
                 )?,
+            },
+            telemetry: TelemetrySettings {
+                json_logs: match layered.string("logging", "format", &[]).as_deref() {
+                    None | Some("text") => false,
+                    Some("json") => true,
+                    Some(other) => {
+                        return Err(Error::Config(format!(
+                            "logging.format = {other:?}: expected \"text\" or \"json\""
+                        )));
+                    }
+                },
+                otlp_endpoint: layered
+                    .string("traces", "otlp_endpoint", &["OTEL_EXPORTER_OTLP_ENDPOINT"])
+                    .filter(|e| !e.trim().is_empty()),
             },
             home,
         };
@@ -448,6 +474,30 @@ mod tests {
         assert_eq!(s.webserver.port, 8080);
         assert_eq!(s.worker.concurrency, 16);
         assert!(s.database_url().is_err());
+    }
+
+    // Invariant: JSON logs and OTLP export are opt-in, and a misspelt log
+    // format is an error, not silently text.
+    #[test]
+    fn telemetry_settings() {
+        let s = Settings::load_from(&env(&[("UPDRAFT_HOME", "/nonexistent/uh")])).expect("load");
+        assert_eq!(s.telemetry, TelemetrySettings::default());
+        let s = Settings::load_from(&env(&[
+            ("UPDRAFT_HOME", "/nonexistent/uh"),
+            ("UPDRAFT__LOGGING__FORMAT", "json"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+        ]))
+        .expect("load");
+        assert!(s.telemetry.json_logs);
+        assert_eq!(
+            s.telemetry.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
+        let bad = Settings::load_from(&env(&[
+            ("UPDRAFT_HOME", "/nonexistent/uh"),
+            ("UPDRAFT__LOGGING__FORMAT", "yaml"),
+        ]));
+        assert!(bad.is_err_and(|e| e.to_string().contains("logging.format")));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod db;
 pub mod deps;
 pub mod error;
 pub mod model;
+pub mod observe;
 pub mod store;
 pub mod timetable;
 

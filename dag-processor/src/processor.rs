@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::sync::mpsc;
+use updraft_core::observe::{self, heartbeat::JobHeartbeat};
 use updraft_core::store::dag_files;
+use updraft_core::store::jobs::JobType;
 
 use crate::persist::{self, ParsedFile};
 use crate::pool::{ParseLimits, ParsePool, ParseServerCommand};
@@ -208,8 +210,13 @@ impl DagProcessor {
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut last_parse = Instant::now();
+        let mut heartbeat = JobHeartbeat::new(JobType::DagProcessor);
         loop {
+            heartbeat.beat(&self.db).await;
             let refreshed = self.refresh(Mode::Changed).await;
+            if let Ok(r) = &refreshed {
+                observe::metrics::dag_processing_total_parse_time(r.elapsed.as_secs_f64());
+            }
             if matches!(&refreshed, Ok(r) if r.files_parsed > 0) {
                 last_parse = Instant::now();
             } else if last_parse.elapsed() >= self.options.idle_server_ttl
@@ -237,6 +244,7 @@ impl DagProcessor {
             tokio::select! {
                 _ = &mut shutdown => {
                     self.pool.shutdown().await;
+                    heartbeat.end(&self.db).await;
                     return;
                 }
                 _ = tokio::time::sleep(self.options.refresh_interval) => {}

@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool};
 use updraft_core::model::mapping::MAX_MAP_LENGTH;
+use updraft_core::observe;
 use updraft_core::store::dag_runs::{self, LockedRun, RunOutcome};
 use updraft_core::store::events;
 use updraft_core::store::task_instances;
@@ -179,6 +180,7 @@ pub async fn examine_run(
         let skipped = ti_state::skip_unfinished(conn, &run.dag_id, &run.run_id, now).await?;
         if dag_runs::finish(conn, run.id, RunOutcome::Failed, now).await? {
             report.runs_finished += 1;
+            observe_finished(run, RunOutcome::Failed.as_str(), now);
             tracing::info!(skipped, "run failed: it ran longer than dagrun_timeout");
         }
         return Ok(());
@@ -246,12 +248,29 @@ pub async fn examine_run(
     if let Some(outcome) = decide::run_outcome(&graph, &tis) {
         if dag_runs::finish(conn, run.id, outcome, now).await? {
             report.runs_finished += 1;
+            observe_finished(run, outcome.as_str(), now);
             tracing::info!(state = outcome.as_str(), "run finished");
         }
         return Ok(());
     }
     dag_runs::touch_scheduling_decision(conn, run.id, now).await?;
     Ok(())
+}
+
+/// Airflow's `dagrun.duration.<state>` and the run's root span, for a run
+/// that just ended.
+fn observe_finished(run: &LockedRun, state: &str, now: DateTime<Utc>) {
+    let secs = run.start_date.map_or(0.0, |start| {
+        (now - start).num_milliseconds() as f64 / 1000.0
+    });
+    observe::metrics::dagrun_finished(&run.dag_id, state, secs);
+    observe::trace::run_finished(&observe::trace::FinishedRun {
+        dag_id: &run.dag_id,
+        run_id: &run.run_id,
+        state,
+        start: run.start_date,
+        end: now,
+    });
 }
 
 /// The previous run of `run` and what `depends_on_past` needs of it.

@@ -38,13 +38,14 @@ fn tune_malloc() {
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    if matches!(
+    let long_running = matches!(
         args.command,
         cli::Command::Standalone
             | cli::Command::Scheduler(_)
             | cli::Command::Worker(_)
-            | cli::Command::DagProcessor
-    ) {
+            | cli::Command::DagProcessor(_)
+    );
+    if long_running {
         tune_malloc();
     }
     // The parse server embeds Python and forks: it must stay single-threaded,
@@ -55,7 +56,21 @@ fn main() -> ExitCode {
     if let cli::Command::TaskRunner(opts) = &args.command {
         return cli::task_runner::run(opts);
     }
-    telemetry::init(args.verbose);
+    let settings = updraft_core::config::Settings::load();
+    let configured = settings
+        .as_ref()
+        .map(|s| s.telemetry.clone())
+        .unwrap_or_default();
+    let _telemetry = telemetry::init(&telemetry::TelemetryOptions {
+        verbose: args.verbose,
+        log_format: args.log_format.unwrap_or(if configured.json_logs {
+            telemetry::LogFormat::Json
+        } else {
+            telemetry::LogFormat::Text
+        }),
+        otlp_endpoint: configured.otlp_endpoint,
+        metrics: long_running || matches!(args.command, cli::Command::Webserver(_)),
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -63,7 +78,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(args)) {
+    match runtime.block_on(cli::run(args, settings)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

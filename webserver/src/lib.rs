@@ -4,7 +4,7 @@
 //!
 //! Built so far: sign-in (sessions, CSRF, throttling), roles and their
 //! permissions, the audit log of changes, and the DAG list with its pause
-//! toggle. The REST API, `/health` and `/metrics` are not built yet.
+//! toggle; `/health` and `/metrics` (public). The REST API is not built yet.
 
 pub mod auth;
 mod error;
@@ -20,6 +20,7 @@ use updraft_core::timetable::ScheduleDefaults;
 
 pub use auth::password::{hash_password, random_token};
 pub use auth::permissions::{Action, Role, allowed};
+pub use pages::health::install_prometheus;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::login::router())
         .merge(pages::static_files::router())
+        .merge(pages::health::router())
         .merge(private)
         .with_state(state)
 }
@@ -78,4 +80,10 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Serves only `/metrics` on `listener` (a scheduler or worker process's
+/// `--metrics-port`) until the process ends.
+pub async fn serve_metrics(listener: TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, pages::health::metrics_router::<()>()).await
 }

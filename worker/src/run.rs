@@ -65,7 +65,7 @@ pub async fn run(
     let concurrency = opts.concurrency.max(1);
     let new = workers::NewWorker {
         id: worker_id,
-        hostname: hostname(),
+        hostname: updraft_core::observe::hostname(),
         pid: i32::try_from(std::process::id()).unwrap_or(0),
         queues: opts.queues.clone(),
         concurrency: i32::try_from(concurrency).unwrap_or(i32::MAX),
@@ -190,13 +190,4 @@ async fn beat(pool: &PgPool, worker_id: Uuid) -> updraft_core::Result<bool> {
 
 async fn mark_stopping(pool: &PgPool, worker_id: Uuid) -> updraft_core::Result<bool> {
     workers::mark_stopping(&mut *pool.acquire().await?, worker_id).await
-}
-
-/// The machine's name, as `hostname` prints it.
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }

@@ -4,11 +4,12 @@
 //! end the try (with its `return_value` XCom) in one transaction.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value as Json;
 use sqlx::PgPool;
 use tokio::sync::Notify;
+use updraft_core::observe::{self, trace::TryIdentity, trace::TrySpan};
 use updraft_core::store::ti_state::{self, Fence, TiRow, Transition};
 use uuid::Uuid;
 
@@ -48,21 +49,38 @@ pub async fn execute(env: TaskEnv, ti: TiRow) {
     ));
     let lost = Arc::new(Notify::new());
     let beat = tokio::spawn(heartbeat_loop(env.clone(), fence, Arc::clone(&lost)));
-    let (task, outcome) = match load_and_prepare(&env, &ti, fence).await {
+    observe::metrics::ti_started(&ti.dag_id, &ti.task_id);
+    // The span opens once the task (and its operator) is loaded, dated from
+    // the start of that loading.
+    let preparing = SystemTime::now();
+    let (task, outcome, span) = match load_and_prepare(&env, &ti, fence).await {
         Ok((task, prepared)) => {
+            let span = start_span(&ti, Some(&task), preparing);
+            span.phase_since("prepare", preparing).end(None);
+            let phase = span.phase("execute");
             let outcome = run(&ti, fence, &task, &prepared, &sink, &lost, &env).await;
-            (Some(task), outcome)
+            phase.end(None);
+            (Some(task), outcome, span)
         }
         Err(msg) => {
+            let span = start_span(&ti, None, preparing);
+            span.phase_since("prepare", preparing).end(Some(&msg));
             sink.error(&msg);
-            (None, Outcome::failed())
+            (None, Outcome::failed(), span)
         }
     };
     beat.abort();
     let retry = task
         .as_ref()
         .map_or(DEFAULT_RETRY_DELAY, |t| retry_delay(&t.task, ti.try_number));
+    let storing = span.phase("store");
     let written = finish_retrying(&env, &ti, fence, &outcome, retry).await;
+    storing.end(
+        written
+            .as_ref()
+            .err()
+            .map(|_| "writing the final state failed"),
+    );
     let line = match &written {
         Ok(Transition::Applied(row)) => format!(
             "Marking task as {}. dag_id={}, task_id={}, run_id={}",
@@ -78,6 +96,14 @@ pub async fn execute(env: TaskEnv, ti: TiRow) {
         Err(e) => format!("Writing the final state failed: {e}"),
     };
     sink.info(&line);
+    let final_state = match &written {
+        Ok(Transition::Applied(row)) => row.state.map_or("none", |s| s.as_str()),
+        _ => "not_written",
+    };
+    if let Ok(Transition::Applied(_)) = &written {
+        observe::metrics::ti_finished(&ti.dag_id, &ti.task_id, final_state);
+    }
+    span.end(final_state);
     if let (Some(after), Ok(Transition::Applied(_))) = (&outcome.after_store, &written) {
         crate::failpoint::hit("stored_before_after_store");
         match after.run().await {
@@ -87,6 +113,29 @@ pub async fn execute(env: TaskEnv, ti: TiRow) {
     }
     drop(sink);
     writer.close().await;
+}
+
+/// The try's span, with the task's operator class when it was loaded.
+fn start_span(ti: &TiRow, task: Option<&Task>, started: SystemTime) -> TrySpan {
+    let operator = task
+        .and_then(|t| {
+            t.task
+                .get("task_type")
+                .or_else(|| t.task.get("operator_kind"))
+        })
+        .and_then(Json::as_str)
+        .unwrap_or("");
+    TrySpan::start(
+        &TryIdentity {
+            dag_id: &ti.dag_id,
+            run_id: &ti.run_id,
+            task_id: &ti.task_id,
+            map_index: ti.map_index,
+            try_number: ti.try_number,
+            operator,
+        },
+        started,
+    )
 }
 
 /// The final write, retried while the database is unreachable (restarting):

@@ -77,3 +77,32 @@ pub async fn delete(conn: &mut PgConnection, name: &str) -> Result<Option<PoolRo
     .fetch_optional(conn)
     .await?)
 }
+
+/// Every pool's open, queued and running slots (task instances count their
+/// `pool_slots`), and the task instances queued and running in all: the
+/// scheduler's per-pass pool and executor gauges. A task naming a pool that
+/// does not exist is counted in the totals only.
+pub async fn slot_usage(
+    conn: &mut PgConnection,
+) -> Result<(Vec<crate::observe::metrics::PoolSlots>, i64, i64)> {
+    let pools = sqlx::query_as(
+        "SELECT p.pool,
+                CASE WHEN p.slots < 0 THEN NULL
+                     ELSE p.slots - coalesce(sum(t.pool_slots)
+                          FILTER (WHERE t.state IN ('queued', 'running')), 0) END AS open,
+                coalesce(sum(t.pool_slots) FILTER (WHERE t.state = 'queued'), 0) AS queued,
+                coalesce(sum(t.pool_slots) FILTER (WHERE t.state = 'running'), 0) AS running
+           FROM pool p
+           LEFT JOIN task_instance t ON t.pool = p.pool AND t.state IN ('queued', 'running')
+          GROUP BY p.pool, p.slots ORDER BY p.pool",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let (queued, running): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = 'running')
+           FROM task_instance WHERE state IN ('queued', 'running')",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((pools, queued, running))
+}

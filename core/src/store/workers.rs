@@ -89,3 +89,18 @@ pub async fn delete_stopped(conn: &mut PgConnection, id: Uuid) -> Result<bool> {
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Running workers with a heartbeat since `since`, and the latest heartbeat
+/// of any running worker (for `/health`).
+pub async fn alive_since(
+    conn: &mut PgConnection,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<(i64, Option<chrono::DateTime<chrono::Utc>>)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE last_heartbeat_at >= $1), max(last_heartbeat_at)
+           FROM worker WHERE state = 'running'",
+    )
+    .bind(since)
+    .fetch_one(conn)
+    .await?)
+}

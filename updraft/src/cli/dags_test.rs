@@ -43,7 +43,7 @@ impl LocalWorker {
         let id = Uuid::new_v4();
         let new = workers::NewWorker {
             id,
-            hostname: hostname(),
+            hostname: updraft_core::observe::hostname(),
             pid: i32::try_from(std::process::id()).unwrap_or(0),
             queues: Vec::new(),
             concurrency: 1,
@@ -112,15 +112,6 @@ impl LocalWorker {
         workers::delete_stopped(&mut conn, self.id()).await?;
         Ok(())
     }
-}
-
-/// The machine's name, as `hostname` prints it.
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// `dags test` arguments.

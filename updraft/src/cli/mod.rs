@@ -32,6 +32,9 @@ pub struct Cli {
     /// Log what the components do (RUST_LOG overrides).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Process log format, over `[logging] format` (UPDRAFT__LOGGING__FORMAT).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<crate::telemetry::LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,7 +48,7 @@ pub enum Command {
     #[command(subcommand)]
     Dags(dags::DagsCommand),
     /// Watch the dags folder and keep serialized DAGs up to date.
-    DagProcessor,
+    DagProcessor(standalone::DagProcessorArgs),
     /// Create DAG runs from schedules (`--once`: one pass, then exit).
     Scheduler(scheduler::SchedulerArgs),
     /// Claim and run queued task instances (`--once`: what is queued now, then exit).
@@ -83,12 +86,17 @@ pub enum Command {
     TaskRunner(task_runner::TaskRunnerArgs),
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = updraft_core::config::Settings::load()?;
+/// Runs the command; `settings` as `main` loaded them (an error in them is
+/// reported here, once logging is set up).
+pub async fn run(
+    cli: Cli,
+    settings: updraft_core::Result<updraft_core::config::Settings>,
+) -> anyhow::Result<ExitCode> {
+    let settings = settings?;
     match cli.command {
         Command::Db(cmd) => db::run(cmd, &settings).await,
         Command::Dags(cmd) => dags::run(cmd, &settings).await,
-        Command::DagProcessor => standalone::dag_processor(&settings).await,
+        Command::DagProcessor(args) => standalone::dag_processor(args, &settings).await,
         Command::Scheduler(args) => scheduler::run(args, &settings).await,
         Command::Worker(args) => worker::run(args, &settings).await,
         Command::Tasks(cmd) => tasks::run(cmd, &settings).await,

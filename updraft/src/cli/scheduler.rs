@@ -10,7 +10,9 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::PgPool;
 use updraft_core::config::Settings;
-use updraft_core::store::events;
+use updraft_core::observe::{self, heartbeat::JobHeartbeat};
+use updraft_core::store::jobs::JobType;
+use updraft_core::store::{events, pools};
 use updraft_core::timetable::ScheduleDefaults;
 use updraft_scheduler::runs::{self, PassReport, RunCreationOptions};
 use updraft_scheduler::tasks::{self, TaskPassOptions, TaskPassReport};
@@ -26,6 +28,9 @@ pub struct SchedulerArgs {
     /// Seconds between passes.
     #[arg(long, default_value_t = 1.0)]
     pub interval: f64,
+    /// Serve this process's Prometheus `/metrics` on this port (0: any).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
 }
 
 /// Run creation, then the task pass.
@@ -77,7 +82,14 @@ impl SchedulerLoop {
         );
         tokio::pin!(shutdown);
         let mut failing = false;
+        let mut heartbeat = JobHeartbeat::new(JobType::Scheduler);
         loop {
+            // Like Airflow's, the heartbeat and the pool gauges every few
+            // seconds, from the loop itself: a stuck loop goes stale.
+            if heartbeat.beat(&self.pool).await {
+                observe::metrics::scheduler_heartbeat();
+                report_pool_slots(&self.pool).await;
+            }
             match one_pass(&self.pool, &self.creation, &self.task_opts).await {
                 Ok((created, t)) => {
                     if failing {
@@ -104,6 +116,16 @@ impl SchedulerLoop {
             }
         }
         drop(wakeups); // its listener holds a pooled connection: close() would wait on it
+        heartbeat.end(&self.pool).await;
+    }
+}
+
+/// Airflow's `pool.*_slots` and `executor.*_tasks` gauges.
+async fn report_pool_slots(pool: &PgPool) {
+    let usage = async { pools::slot_usage(&mut *pool.acquire().await?).await }.await;
+    match usage {
+        Ok((slots, queued, running)) => observe::metrics::pool_slots(&slots, queued, running),
+        Err(e) => tracing::debug!(error = %e, "reading pool slots failed"),
     }
 }
 
@@ -134,6 +156,9 @@ pub async fn run(args: SchedulerArgs, settings: &Settings) -> anyhow::Result<Exi
         } else {
             ExitCode::from(1)
         });
+    }
+    if let Some(port) = args.metrics_port {
+        super::webserver::spawn_metrics(settings, port).await?;
     }
     sched.run(shutdown_signal()).await;
     pool.close().await;

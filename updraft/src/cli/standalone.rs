@@ -16,10 +16,23 @@ use crate::cli::scheduler::SchedulerLoop;
 use crate::embedded_db::EmbeddedDb;
 use crate::wiring;
 
+#[derive(Debug, clap::Args)]
+pub struct DagProcessorArgs {
+    /// Serve this process's Prometheus `/metrics` on this port (0: any).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+}
+
 /// Runs the DAG processor until Ctrl-C.
-pub async fn dag_processor(settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn dag_processor(
+    args: DagProcessorArgs,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
     let shutdown = shutdown_signal();
     let pool = wiring::connect(settings).await?;
+    if let Some(port) = args.metrics_port {
+        super::webserver::spawn_metrics(settings, port).await?;
+    }
     updraft_core::db::migrate(&pool).await?;
     let processor = wiring::dag_processor(settings, pool)?;
     processor.run(shutdown).await;

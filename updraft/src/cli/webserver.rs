@@ -66,3 +66,20 @@ pub async fn serve(
         .await
         .context("serving the web UI")
 }
+
+/// `--metrics-port` of the scheduler and the worker: `/metrics` of this
+/// process on `[webserver] host`, served in the background.
+pub async fn spawn_metrics(settings: &Settings, port: u16) -> anyhow::Result<()> {
+    let host = &settings.webserver.host;
+    let listener = TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("listening on {host}:{port} for metrics"))?;
+    let bound = listener.local_addr()?.port();
+    println!("Metrics on http://{host}:{bound}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = updraft_webserver::serve_metrics(listener).await {
+            tracing::warn!(error = %e, "the metrics endpoint stopped");
+        }
+    });
+    Ok(())
+}

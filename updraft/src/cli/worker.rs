@@ -24,10 +24,16 @@ pub struct WorkerArgs {
     /// Seconds a claimed task instance stays this worker's without a heartbeat.
     #[arg(long, default_value_t = 30.0)]
     pub lease: f64,
+    /// Serve this process's Prometheus `/metrics` on this port (0: any).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
 }
 
 pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let pool = wiring::connect(settings).await?;
+    if let Some(port) = args.metrics_port {
+        super::webserver::spawn_metrics(settings, port).await?;
+    }
     let opts = WorkerOptions {
         queues: args.queues,
         concurrency: args.concurrency.max(1),

@@ -5,6 +5,7 @@ pub mod backfill;
 pub mod connections;
 pub mod dag;
 mod grid;
+pub mod health;
 pub mod hitl;
 pub mod home;
 pub mod login;
