@@ -25,6 +25,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub webserver: WebserverSettings,
     pub worker: WorkerSettings,
+    pub api_auth: ApiAuthSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +77,17 @@ pub struct WorkerSettings {
     /// Task instances one worker runs at once (Airflow's `[celery]
     /// worker_concurrency`, default 16); `standalone`'s worker pool uses it.
     pub concurrency: usize,
+}
+
+/// The REST API's tokens (Airflow's `[api_auth]` section).
+#[derive(Debug, Clone)]
+pub struct ApiAuthSettings {
+    /// The HMAC key of the JWTs `POST /auth/token` issues. Unset: a random
+    /// key per process (tokens die with it, and two webservers do not
+    /// accept each other's).
+    pub jwt_secret: Option<SecretString>,
+    /// How long a token is valid, in seconds (Airflow's default: 86400).
+    pub jwt_expiration_time: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +214,18 @@ impl Settings {
                     "concurrency",
                     &["AIRFLOW__CELERY__WORKER_CONCURRENCY"],
                     16,
+                )?,
+            },
+            api_auth: ApiAuthSettings {
+                jwt_secret: layered
+                    .string("api_auth", "jwt_secret", &["AIRFLOW__API_AUTH__JWT_SECRET"])
+                    .filter(|s| !s.is_empty())
+                    .map(SecretString::from),
+                jwt_expiration_time: layered.parse(
+                    "api_auth",
+                    "jwt_expiration_time",
+                    &["AIRFLOW__API_AUTH__JWT_EXPIRATION_TIME"],
+                    86_400,
                 )?,
             },
             home,

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod connections;
+pub mod dag_catalog;
 pub mod dag_files;
 pub mod dag_list;
 pub mod dag_pages;
@@ -15,9 +16,11 @@ pub mod import_errors;
 pub mod kafka_deliveries;
 pub mod pools;
 pub mod rendered_fields;
+pub mod run_catalog;
 pub mod sessions;
 pub mod task_instances;
 pub mod task_logs;
+pub mod ti_catalog;
 pub mod ti_state;
 pub mod users;
 pub mod variables;
