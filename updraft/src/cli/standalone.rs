@@ -129,6 +129,7 @@ async fn run_components(
             listener,
             pool.clone(),
             schedule,
+            settings.api_auth.clone(),
             stopped(),
         ))
     });

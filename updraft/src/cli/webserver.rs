@@ -1,13 +1,15 @@
-//! `updraft webserver [--host H] [--port P]`: serves the web UI until
-//! SIGINT/SIGTERM. Also used by `standalone` ([`bind`] + [`serve`]).
+//! `updraft webserver [--host H] [--port P]`: serves the web UI and the
+//! REST API (`/api/v2`, `/auth/token`) on one port until SIGINT/SIGTERM.
+//! Also used by `standalone` ([`bind`] + [`serve`]).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use updraft_core::config::Settings;
+use updraft_core::config::{ApiAuthSettings, Settings};
 use updraft_core::timetable::ScheduleDefaults;
+use updraft_api::ApiState;
 use updraft_webserver::AppState;
 
 use crate::wiring;
@@ -32,6 +34,7 @@ pub async fn run(args: WebserverArgs, settings: &Settings) -> anyhow::Result<Exi
         listener,
         pool,
         ScheduleDefaults::from(&settings.scheduler),
+        settings.api_auth.clone(),
         shutdown,
     )
     .await?;
@@ -49,15 +52,19 @@ pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves the UI and the REST API (two routers, neither knowing the
+/// other) until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     pool: PgPool,
     schedule: ScheduleDefaults,
+    api_auth: ApiAuthSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState { pool, schedule };
-    updraft_webserver::serve(listener, state, shutdown)
+    let api = updraft_api::router(ApiState::new(pool.clone(), schedule, &api_auth));
+    let app = updraft_webserver::router(AppState { pool, schedule }).merge(api);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
         .await
-        .context("serving the web UI")
+        .context("serving the web UI and the REST API")
 }
