@@ -130,12 +130,15 @@ async fn create_token(
     match verdict {
         Verdict::Valid { user_id } => {
             let access_token = state.tokens.issue(user_id, &body.username)?;
-            Ok((StatusCode::CREATED, axum::Json(LoginResponse { access_token })))
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(LoginResponse { access_token }),
+            ))
         }
         Verdict::Invalid => Err(ApiError::Unauthorized("Invalid credentials".to_owned())),
-        Verdict::Locked { until } => Err(ApiError::TooManyRequests(
-            credentials::locked_message(until),
-        )),
+        Verdict::Locked { until } => Err(ApiError::TooManyRequests(credentials::locked_message(
+            until,
+        ))),
     }
 }
 

@@ -30,6 +30,12 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(clear_dag_run))
 }
 
+/// A DAG version's id as the UUID Airflow's clients expect: our ids are
+/// numbers, carried in the low 64 bits (`…-000000000007` is version row 7).
+pub(crate) fn version_uuid(id: i64) -> String {
+    uuid::Uuid::from_u64_pair(0, id.cast_unsigned()).to_string()
+}
+
 /// The DAG version a run ran on (`DagVersionResponse`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DagVersionResponse {
@@ -85,7 +91,7 @@ impl From<RunEntry> for DagRunResponse {
         let display = r.dag_display_name.unwrap_or_else(|| r.dag_id.clone());
         let dag_versions = match (r.dag_version_id, r.version_number, r.version_created_at) {
             (Some(id), Some(version_number), Some(created_at)) => vec![DagVersionResponse {
-                id: id.to_string(),
+                id: version_uuid(id),
                 version_number,
                 dag_id: r.dag_id.clone(),
                 bundle_name: "dags-folder".to_owned(),
@@ -254,7 +260,9 @@ async fn get_dag_run(
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
 ) -> ApiResult<axum::Json<DagRunResponse>> {
     caller.require(Action::ReadDags)?;
-    Ok(axum::Json(run_or_404(&state, &dag_id, &run_id).await?.into()))
+    Ok(axum::Json(
+        run_or_404(&state, &dag_id, &run_id).await?.into(),
+    ))
 }
 
 /// A key that must be present, `null` allowed (pydantic's required
@@ -466,5 +474,8 @@ async fn clear_dag_run(
         )
         .await?;
     tx.commit().await?;
-    Ok(axum::Json(DagRunResponse::from(run_or_404(&state, &dag_id, &run_id).await?)).into_response())
+    Ok(axum::Json(DagRunResponse::from(
+        run_or_404(&state, &dag_id, &run_id).await?,
+    ))
+    .into_response())
 }

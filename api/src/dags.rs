@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
 pub struct DagTagResponse {
     pub name: String,
     pub dag_id: String,
+    pub dag_display_name: String,
 }
 
 /// A DAG, as Airflow's `DAGResponse` (with both 3.0's `is_active` and
@@ -71,16 +72,18 @@ const DEFAULT_MAX_ACTIVE_TASKS: i32 = 16;
 
 impl From<DagEntry> for DagResponse {
     fn from(d: DagEntry) -> Self {
+        let display = d.dag_display_name.unwrap_or_else(|| d.dag_id.clone());
         let tags = d
             .tags
             .into_iter()
             .map(|name| DagTagResponse {
                 name,
                 dag_id: d.dag_id.clone(),
+                dag_display_name: display.clone(),
             })
             .collect();
         Self {
-            dag_display_name: d.dag_display_name.unwrap_or_else(|| d.dag_id.clone()),
+            dag_display_name: display,
             is_paused: d.is_paused,
             is_active: d.is_active,
             is_stale: !d.is_active,
@@ -141,11 +144,17 @@ fn dag_query(p: &Params) -> ApiResult<DagQuery> {
     };
     Ok(DagQuery {
         dag_id: None,
-        dag_id_pattern: p.get("dag_id_pattern").filter(|s| !s.is_empty()).map(str::to_owned),
+        dag_id_pattern: p
+            .get("dag_id_pattern")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         tags: p.all("tags"),
         tags_match_all,
         paused: p.bool("paused")?,
-        only_active: p.bool("exclude_stale")?.or(p.bool("only_active")?).unwrap_or(true),
+        only_active: p
+            .bool("exclude_stale")?
+            .or(p.bool("only_active")?)
+            .unwrap_or(true),
         order_by: order,
         descending,
         limit: page.limit,
@@ -250,7 +259,9 @@ async fn patch_dag(
     }
     let mut tx = state.pool.begin().await?;
     if !dag_runs::set_paused(&mut tx, &dag_id, body.is_paused).await? {
-        return Err(ApiError::NotFound(format!("Dag with id: {dag_id} was not found")));
+        return Err(ApiError::NotFound(format!(
+            "Dag with id: {dag_id} was not found"
+        )));
     }
     caller
         .audit(

@@ -117,9 +117,7 @@ impl Page {
             }
         }
         Ok(Self {
-            limit: limit
-                .unwrap_or(DEFAULT_PAGE_LIMIT)
-                .min(MAXIMUM_PAGE_LIMIT),
+            limit: limit.unwrap_or(DEFAULT_PAGE_LIMIT).min(MAXIMUM_PAGE_LIMIT),
             offset,
         })
     }

@@ -82,7 +82,7 @@ impl From<TiEntry> for TaskInstanceResponse {
         let display = t.dag_display_name.unwrap_or_else(|| t.dag_id.clone());
         let dag_version = match (t.dag_version_id, t.version_number, t.version_created_at) {
             (Some(id), Some(version_number), Some(created_at)) => Some(DagVersionResponse {
-                id: id.to_string(),
+                id: crate::dag_runs::version_uuid(id),
                 version_number,
                 dag_id: t.dag_id.clone(),
                 bundle_name: "dags-folder".to_owned(),
@@ -199,7 +199,10 @@ async fn get_task_instances(
         return Err(ApiError::invalid(
             &["query", "state"],
             "enum",
-            format!("Input should be one of {}, got {bad:?}", TI_STATES.join(", ")),
+            format!(
+                "Input should be one of {}, got {bad:?}",
+                TI_STATES.join(", ")
+            ),
         ));
     }
     if dag_id != "~" {
@@ -225,7 +228,13 @@ async fn get_task_instances(
 }
 
 /// One task instance, or Airflow's 404.
-async fn one(state: &ApiState, dag_id: &str, run_id: &str, task_id: &str, map_index: i32) -> ApiResult<TiEntry> {
+async fn one(
+    state: &ApiState,
+    dag_id: &str,
+    run_id: &str,
+    task_id: &str,
+    map_index: i32,
+) -> ApiResult<TiEntry> {
     let q = TiQuery {
         dag_id: Some(dag_id.to_owned()),
         run_id: Some(run_id.to_owned()),
@@ -256,7 +265,9 @@ async fn get_task_instance(
     PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
 ) -> ApiResult<axum::Json<TaskInstanceResponse>> {
     caller.require(Action::ReadDags)?;
-    Ok(axum::Json(one(&state, &dag_id, &run_id, &task_id, -1).await?.into()))
+    Ok(axum::Json(
+        one(&state, &dag_id, &run_id, &task_id, -1).await?.into(),
+    ))
 }
 
 /// Get a mapped task instance.
@@ -275,7 +286,11 @@ async fn get_mapped_task_instance(
     PathOf((dag_id, run_id, task_id, map_index)): PathOf<(String, String, String, i32)>,
 ) -> ApiResult<axum::Json<TaskInstanceResponse>> {
     caller.require(Action::ReadDags)?;
-    Ok(axum::Json(one(&state, &dag_id, &run_id, &task_id, map_index).await?.into()))
+    Ok(axum::Json(
+        one(&state, &dag_id, &run_id, &task_id, map_index)
+            .await?
+            .into(),
+    ))
 }
 
 /// `PATCH .../taskInstances/{task_id}`'s body.
@@ -319,13 +334,21 @@ async fn patch_task_instance(
     caller.require(Action::EditTaskInstances)?;
     let map_index = params.parse("map_index", "int_parsing")?.unwrap_or(-1);
     if body.note.is_some() {
-        return Err(ApiError::BadRequest("`note` is not supported by Updraft yet".to_owned()));
+        return Err(ApiError::BadRequest(
+            "`note` is not supported by Updraft yet".to_owned(),
+        ));
     }
     let to = match body.new_state.as_deref() {
         Some("success") => MarkAs::Success,
         Some("failed") => MarkAs::Failed,
         Some("skipped") => MarkAs::Skipped,
-        None => return Err(ApiError::invalid(&["body", "new_state"], "missing", "Field required")),
+        None => {
+            return Err(ApiError::invalid(
+                &["body", "new_state"],
+                "missing",
+                "Field required",
+            ));
+        }
         Some(other) => {
             return Err(ApiError::invalid(
                 &["body", "new_state"],
@@ -505,7 +528,10 @@ fn xcom_response(ti: &TiEntry, row: xcom::XComEntry, value: Option<Value>) -> XC
         task_id: ti.task_id.clone(),
         dag_id: ti.dag_id.clone(),
         run_id: ti.run_id.clone(),
-        dag_display_name: ti.dag_display_name.clone().unwrap_or_else(|| ti.dag_id.clone()),
+        dag_display_name: ti
+            .dag_display_name
+            .clone()
+            .unwrap_or_else(|| ti.dag_id.clone()),
         task_display_name: ti.task_id.clone(),
         run_after: ti.run_after,
         value,
@@ -674,14 +700,20 @@ async fn clear_task_instances(
     if let Some(run_id) = &body.dag_run_id {
         crate::dag_runs::dag_exists(&state, &dag_id).await?;
         let mut conn = state.pool.acquire().await?;
-        if updraft_core::store::dag_runs::get(&mut conn, &dag_id, run_id).await?.is_none() {
+        if updraft_core::store::dag_runs::get(&mut conn, &dag_id, run_id)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::NotFound(format!(
                 "Dag Run id {run_id} not found in dag {dag_id}"
             )));
         }
     }
     let mut conn = state.pool.acquire().await?;
-    let single_run = body.dag_run_id.as_deref().filter(|_| !body.include_past && !body.include_future);
+    let single_run = body
+        .dag_run_id
+        .as_deref()
+        .filter(|_| !body.include_past && !body.include_future);
     let views: Vec<TiView> = task_instances::views(
         &mut conn,
         &dag_id,
@@ -694,9 +726,13 @@ async fn clear_task_instances(
     .filter(|v| selected.contains(&v.task_id))
     .filter(|v| {
         // A map index named for a task limits that task to it.
-        !wanted.iter().any(|(t, m)| t == &v.task_id && m.is_some_and(|m| m != v.map_index))
+        !wanted
+            .iter()
+            .any(|(t, m)| t == &v.task_id && m.is_some_and(|m| m != v.map_index))
     })
-    .filter(|v| !body.only_failed || matches!(v.state.as_deref(), Some("failed" | "upstream_failed")))
+    .filter(|v| {
+        !body.only_failed || matches!(v.state.as_deref(), Some("failed" | "upstream_failed"))
+    })
     .filter(|v| !body.only_running || v.state.as_deref() == Some("running"))
     .collect();
     drop(conn);

@@ -103,7 +103,11 @@ async fn get_variables(
     let mut rows: Vec<VariableRow> = variables::list(&mut conn)
         .await?
         .into_iter()
-        .filter(|v| pattern.as_ref().is_none_or(|p| v.key.to_lowercase().contains(p)))
+        .filter(|v| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| v.key.to_lowercase().contains(p))
+        })
         .collect();
     if order == VariableOrder::Description {
         rows.sort_by(|a, b| a.description.cmp(&b.description).then(a.key.cmp(&b.key)));
@@ -185,9 +189,20 @@ async fn post_variable(
         )));
     }
     let text = stored_text(&body.value);
-    variables::set(&mut tx, &body.key, &text, Some(body.description.as_deref().unwrap_or(""))).await?;
+    variables::set(
+        &mut tx,
+        &body.key,
+        &text,
+        Some(body.description.as_deref().unwrap_or("")),
+    )
+    .await?;
     caller
-        .audit(&mut tx, "variable_create", None, serde_json::json!({"key": body.key}))
+        .audit(
+            &mut tx,
+            "variable_create",
+            None,
+            serde_json::json!({"key": body.key}),
+        )
         .await?;
     let row = variables::get(&mut tx, &body.key)
         .await?
@@ -222,7 +237,10 @@ async fn patch_variable(
         )));
     }
     let mask = params.all("update_mask");
-    if let Some(bad) = mask.iter().find(|m| !matches!(m.as_str(), "value" | "description")) {
+    if let Some(bad) = mask
+        .iter()
+        .find(|m| !matches!(m.as_str(), "value" | "description"))
+    {
         return Err(ApiError::BadRequest(format!(
             "Invalid field in update_mask: `{bad}` (value or description)"
         )));
@@ -244,7 +262,12 @@ async fn patch_variable(
     };
     variables::set(&mut tx, &key, &text, Some(&description)).await?;
     caller
-        .audit(&mut tx, "variable_edit", None, serde_json::json!({"key": key}))
+        .audit(
+            &mut tx,
+            "variable_edit",
+            None,
+            serde_json::json!({"key": key}),
+        )
         .await?;
     let row = variables::get(&mut tx, &key)
         .await?
@@ -273,7 +296,12 @@ async fn delete_variable(
         return Err(not_found(&key));
     }
     caller
-        .audit(&mut tx, "variable_delete", None, serde_json::json!({"key": key}))
+        .audit(
+            &mut tx,
+            "variable_delete",
+            None,
+            serde_json::json!({"key": key}),
+        )
         .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -15,7 +15,12 @@ async fn token_from_password() {
     let api = Api::new().await;
     api.user("ada", "s3cret", "Viewer").await;
     let ok = api
-        .call("POST", "/auth/token", None, Some(json!({"username": "ada", "password": "s3cret"})))
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"username": "ada", "password": "s3cret"})),
+        )
         .await;
     assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
     let token = ok.body["access_token"].as_str().expect("access_token");
@@ -24,12 +29,22 @@ async fn token_from_password() {
     assert_eq!(dags.status, StatusCode::OK, "{dags:?}");
 
     let bad = api
-        .call("POST", "/auth/token", None, Some(json!({"username": "ada", "password": "nope"})))
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"username": "ada", "password": "nope"})),
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
     assert_eq!(bad.body, json!({"detail": "Invalid credentials"}));
     let nobody = api
-        .call("POST", "/auth/token", None, Some(json!({"username": "eve", "password": "x"})))
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"username": "eve", "password": "x"})),
+        )
         .await;
     assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
 }
@@ -41,19 +56,39 @@ async fn token_attempts_share_the_sign_in_throttle() {
     api.user("ada", "s3cret", "Admin").await;
     for _ in 0..4 {
         let r = api
-            .call("POST", "/auth/token", None, Some(json!({"username": "ada", "password": "x"})))
+            .call(
+                "POST",
+                "/auth/token",
+                None,
+                Some(json!({"username": "ada", "password": "x"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     let fifth = api
-        .call("POST", "/auth/token", None, Some(json!({"username": "ada", "password": "x"})))
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"username": "ada", "password": "x"})),
+        )
         .await;
     assert_eq!(fifth.status, StatusCode::TOO_MANY_REQUESTS, "{fifth:?}");
     let right = api
-        .call("POST", "/auth/token", None, Some(json!({"username": "ada", "password": "s3cret"})))
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"username": "ada", "password": "s3cret"})),
+        )
         .await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "{right:?}");
-    assert!(right.body["detail"].as_str().is_some_and(|d| d.contains("locked")), "{right:?}");
+    assert!(
+        right.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("locked")),
+        "{right:?}"
+    );
 }
 
 // Invariant: a malformed token request is a 422 with pydantic-style items, never a 500.
@@ -61,11 +96,24 @@ async fn token_attempts_share_the_sign_in_throttle() {
 async fn bad_token_requests_are_422() {
     let api = Api::new().await;
     let missing = api
-        .call("POST", "/auth/token", None, Some(json!({"username": "ada"})))
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"username": "ada"})),
+        )
         .await;
-    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{missing:?}");
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{missing:?}"
+    );
     assert_eq!(missing.body["detail"][0]["loc"], json!(["body"]));
-    assert!(missing.body["detail"][0]["msg"].as_str().is_some_and(|m| m.contains("password")));
+    assert!(
+        missing.body["detail"][0]["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("password"))
+    );
     let req = Request::post("/auth/token")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{not json"))
@@ -96,7 +144,10 @@ async fn routes_need_a_valid_token() {
     // A token signed by another process's secret is not accepted here.
     let other = Api::new().await;
     let foreign = other.token_for("Admin").await;
-    assert_eq!(api.get("/api/v2/dags", &foreign).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get("/api/v2/dags", &foreign).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 // Invariant: a Viewer reads but every change is 403 and changes nothing.
@@ -110,14 +161,31 @@ async fn viewer_cannot_change() {
     let was_paused = before.body["is_paused"].as_bool().expect("is_paused");
     let changes = [
         ("PATCH", "/api/v2/dags/d", json!({"is_paused": !was_paused})),
-        ("POST", "/api/v2/dags/d/dagRuns", json!({"logical_date": null})),
-        ("POST", "/api/v2/variables", json!({"key": "k", "value": "v"})),
-        ("POST", "/api/v2/dags/d/clearTaskInstances", json!({"dry_run": false})),
+        (
+            "POST",
+            "/api/v2/dags/d/dagRuns",
+            json!({"logical_date": null}),
+        ),
+        (
+            "POST",
+            "/api/v2/variables",
+            json!({"key": "k", "value": "v"}),
+        ),
+        (
+            "POST",
+            "/api/v2/dags/d/clearTaskInstances",
+            json!({"dry_run": false}),
+        ),
     ];
     for (method, path, body) in changes {
         let r = api.call(method, path, Some(&viewer), Some(body)).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {path}: {r:?}");
-        assert!(r.body["detail"].as_str().is_some_and(|d| d.contains("Viewer")), "{r:?}");
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("Viewer")),
+            "{r:?}"
+        );
     }
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM dag_run")
         .fetch_one(api.pool())
@@ -138,7 +206,11 @@ async fn openapi_document_is_served() {
     for path in ["/api/v2/openapi.json", "/openapi.json"] {
         let r = api.call("GET", path, None, None).await;
         assert_eq!(r.status, StatusCode::OK);
-        assert!(r.body["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+        assert!(
+            r.body["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3."))
+        );
         let paths = r.body["paths"].as_object().expect("paths");
         for p in [
             "/api/v2/dags",

@@ -53,7 +53,10 @@ async fn list_filters() {
     let either = api.get("/api/v2/dags?tags=daily&tags=etl", &token).await;
     assert_eq!(ids(&either.body), ["alpha", "beta"]);
     let both = api
-        .get("/api/v2/dags?tags=daily&tags=etl&tags_match_mode=all", &token)
+        .get(
+            "/api/v2/dags?tags=daily&tags=etl&tags_match_mode=all",
+            &token,
+        )
         .await;
     assert_eq!(ids(&both.body), ["alpha"]);
     let pattern = api.get("/api/v2/dags?dag_id_pattern=ta", &token).await;
@@ -61,7 +64,12 @@ async fn list_filters() {
     let like = api.get("/api/v2/dags?dag_id_pattern=a_2", &token).await;
     assert_eq!(ids(&like.body), ["gamma_2"]);
     let r = api
-        .call("PATCH", "/api/v2/dags/beta", Some(&token), Some(json!({"is_paused": true})))
+        .call(
+            "PATCH",
+            "/api/v2/dags/beta",
+            Some(&token),
+            Some(json!({"is_paused": true})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let paused = api.get("/api/v2/dags?paused=true", &token).await;
@@ -80,21 +88,41 @@ async fn get_one_in_airflows_shape() {
     assert_eq!(d["dag_id"], "alpha");
     assert_eq!(d["dag_display_name"], "alpha");
     assert_eq!(d["description"], "the alpha DAG");
-    assert_eq!(d["tags"], json!([{"name": "daily", "dag_id": "alpha"}, {"name": "etl", "dag_id": "alpha"}]));
+    assert_eq!(
+        d["tags"],
+        json!([
+            {"name": "daily", "dag_id": "alpha", "dag_display_name": "alpha"},
+            {"name": "etl", "dag_id": "alpha", "dag_display_name": "alpha"}
+        ])
+    );
     assert_eq!(d["owners"], json!(["ada", "bob"]));
     assert_eq!(d["is_stale"], false);
     assert_eq!(d["fileloc"], "/dags/alpha.py");
     assert_eq!(d["relative_fileloc"], "alpha.py");
     for key in [
-        "file_token", "is_paused", "has_import_errors", "has_task_concurrency_limits",
-        "max_active_tasks", "max_consecutive_failed_dag_runs", "timetable_partitioned",
+        "file_token",
+        "is_paused",
+        "has_import_errors",
+        "has_task_concurrency_limits",
+        "max_active_tasks",
+        "max_consecutive_failed_dag_runs",
+        "timetable_partitioned",
     ] {
         assert!(!d[key].is_null(), "{key} missing: {d}");
     }
-    assert!(d["last_parsed_time"].as_str().is_some_and(|t| t.ends_with('Z')), "{d}");
+    assert!(
+        d["last_parsed_time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{d}"
+    );
     let missing = api.get("/api/v2/dags/nope", &token).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert!(missing.body["detail"].as_str().is_some_and(|m| m.contains("nope")));
+    assert!(
+        missing.body["detail"]
+            .as_str()
+            .is_some_and(|m| m.contains("nope"))
+    );
 }
 
 // Invariant: PATCH pauses and unpauses, answers the DAG, and writes an audit row marked rest_api.
@@ -103,7 +131,12 @@ async fn patch_pauses_with_audit() {
     let (api, token) = three_dags().await;
     for paused in [false, true] {
         let r = api
-            .call("PATCH", "/api/v2/dags/alpha", Some(&token), Some(json!({"is_paused": paused})))
+            .call(
+                "PATCH",
+                "/api/v2/dags/alpha",
+                Some(&token),
+                Some(json!({"is_paused": paused})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
         assert_eq!(r.body["is_paused"], paused);
@@ -119,7 +152,12 @@ async fn patch_pauses_with_audit() {
     assert_eq!(rows[0].1["source"], "rest_api");
     assert_eq!(api.audit("paused").await.len(), 1);
     let nope = api
-        .call("PATCH", "/api/v2/dags/nope", Some(&token), Some(json!({"is_paused": true})))
+        .call(
+            "PATCH",
+            "/api/v2/dags/nope",
+            Some(&token),
+            Some(json!({"is_paused": true})),
+        )
         .await;
     assert_eq!(nope.status, StatusCode::NOT_FOUND);
 }
@@ -129,14 +167,54 @@ async fn patch_pauses_with_audit() {
 async fn bad_input_is_4xx() {
     let (api, token) = three_dags().await;
     let cases: &[(&str, &str, Option<Value>, StatusCode)] = &[
-        ("GET", "/api/v2/dags?limit=-1", None, StatusCode::UNPROCESSABLE_ENTITY),
-        ("GET", "/api/v2/dags?limit=ten", None, StatusCode::UNPROCESSABLE_ENTITY),
-        ("GET", "/api/v2/dags?paused=maybe", None, StatusCode::UNPROCESSABLE_ENTITY),
-        ("GET", "/api/v2/dags?order_by=password", None, StatusCode::BAD_REQUEST),
-        ("GET", "/api/v2/dags?tags_match_mode=some", None, StatusCode::UNPROCESSABLE_ENTITY),
-        ("PATCH", "/api/v2/dags/alpha", Some(json!({"is_paused": "yes"})), StatusCode::UNPROCESSABLE_ENTITY),
-        ("PATCH", "/api/v2/dags/alpha", Some(json!({"paused": true})), StatusCode::UNPROCESSABLE_ENTITY),
-        ("PATCH", "/api/v2/dags/alpha?update_mask=description", Some(json!({"is_paused": true})), StatusCode::BAD_REQUEST),
+        (
+            "GET",
+            "/api/v2/dags?limit=-1",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v2/dags?limit=ten",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v2/dags?paused=maybe",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v2/dags?order_by=password",
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/api/v2/dags?tags_match_mode=some",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "PATCH",
+            "/api/v2/dags/alpha",
+            Some(json!({"is_paused": "yes"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "PATCH",
+            "/api/v2/dags/alpha",
+            Some(json!({"paused": true})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "PATCH",
+            "/api/v2/dags/alpha?update_mask=description",
+            Some(json!({"is_paused": true})),
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (method, path, body, want) in cases {
         let r = api.call(method, path, Some(&token), body.clone()).await;
@@ -144,7 +222,11 @@ async fn bad_input_is_4xx() {
         assert!(!r.body["detail"].is_null(), "{method} {path}: {r:?}");
     }
     let big = api.get("/api/v2/dags?limit=1000", &token).await;
-    assert_eq!(big.status, StatusCode::OK, "over the maximum is capped, as Airflow");
+    assert_eq!(
+        big.status,
+        StatusCode::OK,
+        "over the maximum is capped, as Airflow"
+    );
 }
 
 // Invariant: details add what the serialized DAG says (catchup, params, timezone).
@@ -157,5 +239,8 @@ async fn details_from_the_serialized_dag() {
     assert_eq!(r.body["catchup"], false);
     assert_eq!(r.body["start_date"], "2026-01-01T00:00:00+00:00");
     assert!(r.body["concurrency"].is_number());
-    assert_eq!(api.get("/api/v2/dags/nope/details", &token).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get("/api/v2/dags/nope/details", &token).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

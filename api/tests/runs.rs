@@ -19,7 +19,8 @@ async fn api_with_dag() -> (Api, String) {
 }
 
 async fn trigger(api: &Api, token: &str, body: Value) -> common::Reply {
-    api.call("POST", "/api/v2/dags/d/dagRuns", Some(token), Some(body)).await
+    api.call("POST", "/api/v2/dags/d/dagRuns", Some(token), Some(body))
+        .await
 }
 
 // Invariant: a trigger creates a queued manual run with its conf and id, its TIs, and a rest_api audit row.
@@ -52,10 +53,20 @@ async fn trigger_creates_the_run() {
     assert_eq!(audit[0].0, "u_user");
     assert_eq!(audit[0].1["source"], "rest_api");
 
-    let again = trigger(&api, &token, json!({"dag_run_id": "r1", "logical_date": null})).await;
+    let again = trigger(
+        &api,
+        &token,
+        json!({"dag_run_id": "r1", "logical_date": null}),
+    )
+    .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
     let no_dag = api
-        .call("POST", "/api/v2/dags/nope/dagRuns", Some(&token), Some(json!({"logical_date": null})))
+        .call(
+            "POST",
+            "/api/v2/dags/nope/dagRuns",
+            Some(&token),
+            Some(json!({"logical_date": null})),
+        )
         .await;
     assert_eq!(no_dag.status, StatusCode::NOT_FOUND, "{no_dag:?}");
     // A null logical date is allowed (the run gets one: now).
@@ -69,12 +80,31 @@ async fn bad_trigger_bodies() {
     let (api, token) = api_with_dag().await;
     let cases = [
         (json!({}), StatusCode::UNPROCESSABLE_ENTITY, "logical_date"),
-        (json!({"logical_date": null, "conf": [1]}), StatusCode::UNPROCESSABLE_ENTITY, "conf"),
-        (json!({"logical_date": "2026-03-01T00:00:00"}), StatusCode::UNPROCESSABLE_ENTITY, "body"),
-        (json!({"logical_date": null, "bogus": 1}), StatusCode::UNPROCESSABLE_ENTITY, "body"),
-        (json!({"logical_date": null, "dag_run_id": "has space"}), StatusCode::BAD_REQUEST, "run id"),
-        (json!({"logical_date": null, "data_interval_start": "2026-03-01T00:00:00Z"}),
-         StatusCode::UNPROCESSABLE_ENTITY, "body"),
+        (
+            json!({"logical_date": null, "conf": [1]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "conf",
+        ),
+        (
+            json!({"logical_date": "2026-03-01T00:00:00"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+        ),
+        (
+            json!({"logical_date": null, "bogus": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+        ),
+        (
+            json!({"logical_date": null, "dag_run_id": "has space"}),
+            StatusCode::BAD_REQUEST,
+            "run id",
+        ),
+        (
+            json!({"logical_date": null, "data_interval_start": "2026-03-01T00:00:00Z"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+        ),
     ];
     for (body, want, mention) in cases {
         let r = trigger(&api, &token, body.clone()).await;
@@ -100,7 +130,10 @@ async fn list_and_get_runs() {
     assert_eq!(all.status, StatusCode::OK, "{all:?}");
     assert_eq!(all.body["total_entries"], 3);
     let page = api
-        .get("/api/v2/dags/~/dagRuns?order_by=-logical_date&limit=2", &token)
+        .get(
+            "/api/v2/dags/~/dagRuns?order_by=-logical_date&limit=2",
+            &token,
+        )
         .await;
     let ids: Vec<&str> = page.body["dag_runs"]
         .as_array()
@@ -111,23 +144,45 @@ async fn list_and_get_runs() {
     assert_eq!(ids, ["r3", "r2"]);
     assert_eq!(page.body["total_entries"], 3);
     let ranged = api
-        .get("/api/v2/dags/d/dagRuns?logical_date_gte=2026-03-02T00:00:00%2B00:00", &token)
+        .get(
+            "/api/v2/dags/d/dagRuns?logical_date_gte=2026-03-02T00:00:00%2B00:00",
+            &token,
+        )
         .await;
     assert_eq!(ranged.body["total_entries"], 2, "{ranged:?}");
     let failed = api.get("/api/v2/dags/d/dagRuns?state=failed", &token).await;
     assert_eq!(failed.body["total_entries"], 0);
     let one = api.get("/api/v2/dags/d/dagRuns/r2", &token).await;
     assert_eq!(one.body["logical_date"], "2026-03-02T00:00:00Z");
-    assert_eq!(api.get("/api/v2/dags/d/dagRuns/zz", &token).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(api.get("/api/v2/dags/zz/dagRuns", &token).await.status, StatusCode::NOT_FOUND);
-    for bad in ["state=sleeping", "logical_date_gte=yesterday", "order_by=conf"] {
-        let r = api.get(&format!("/api/v2/dags/d/dagRuns?{bad}"), &token).await;
+    assert_eq!(
+        api.get("/api/v2/dags/d/dagRuns/zz", &token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get("/api/v2/dags/zz/dagRuns", &token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    for bad in [
+        "state=sleeping",
+        "logical_date_gte=yesterday",
+        "order_by=conf",
+    ] {
+        let r = api
+            .get(&format!("/api/v2/dags/d/dagRuns?{bad}"), &token)
+            .await;
         assert!(r.status.is_client_error(), "{bad}: {r:?}");
     }
-    let deleted = api.call("DELETE", "/api/v2/dags/d/dagRuns/r1", Some(&token), None).await;
+    let deleted = api
+        .call("DELETE", "/api/v2/dags/d/dagRuns/r1", Some(&token), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    assert_eq!(api.get("/api/v2/dags/d/dagRuns/r1", &token).await.status, StatusCode::NOT_FOUND);
-    let twice = api.call("DELETE", "/api/v2/dags/d/dagRuns/r1", Some(&token), None).await;
+    assert_eq!(
+        api.get("/api/v2/dags/d/dagRuns/r1", &token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let twice = api
+        .call("DELETE", "/api/v2/dags/d/dagRuns/r1", Some(&token), None)
+        .await;
     assert_eq!(twice.status, StatusCode::NOT_FOUND);
 }
 
@@ -147,17 +202,42 @@ async fn finish_all(api: &Api, state: &str) {
 #[tokio::test]
 async fn task_instances_logs_and_xcoms() {
     let (api, token) = api_with_dag().await;
-    trigger(&api, &token, json!({"dag_run_id": "r1", "logical_date": null})).await;
+    trigger(
+        &api,
+        &token,
+        json!({"dag_run_id": "r1", "logical_date": null}),
+    )
+    .await;
     finish_all(&api, "success").await;
     let mut conn = api.pool().acquire().await.expect("conn");
-    let at = TiRef { dag_id: "d", run_id: "r1", task_id: "b", map_index: -1 };
-    let (ti_id, _) = task_instances::locate(&mut conn, &at).await.expect("locate").expect("ti");
-    task_logs::append(&mut conn, ti_id, 1, 0, "line one\nline two\n").await.expect("log");
-    let x = xcom::XComRef { dag_id: "d", run_id: "r1", task_id: "b", map_index: -1, key: "return_value" };
-    xcom::set(&mut conn, ti_id, &x, &json!({"n": 42})).await.expect("xcom");
+    let at = TiRef {
+        dag_id: "d",
+        run_id: "r1",
+        task_id: "b",
+        map_index: -1,
+    };
+    let (ti_id, _) = task_instances::locate(&mut conn, &at)
+        .await
+        .expect("locate")
+        .expect("ti");
+    task_logs::append(&mut conn, ti_id, 1, 0, "line one\nline two\n")
+        .await
+        .expect("log");
+    let x = xcom::XComRef {
+        dag_id: "d",
+        run_id: "r1",
+        task_id: "b",
+        map_index: -1,
+        key: "return_value",
+    };
+    xcom::set(&mut conn, ti_id, &x, &json!({"n": 42}))
+        .await
+        .expect("xcom");
     drop(conn);
 
-    let list = api.get("/api/v2/dags/d/dagRuns/r1/taskInstances", &token).await;
+    let list = api
+        .get("/api/v2/dags/d/dagRuns/r1/taskInstances", &token)
+        .await;
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
     assert_eq!(list.body["total_entries"], 3);
     let ti = &list.body["task_instances"][1];
@@ -167,39 +247,78 @@ async fn task_instances_logs_and_xcoms() {
     assert_eq!(ti["map_index"], -1);
     assert_eq!(ti["executor_config"], "{}");
     assert!(ti["run_after"].is_string() && ti["id"].is_string(), "{ti}");
-    let across = api.get("/api/v2/dags/~/dagRuns/~/taskInstances?state=success&limit=2", &token).await;
+    let across = api
+        .get(
+            "/api/v2/dags/~/dagRuns/~/taskInstances?state=success&limit=2",
+            &token,
+        )
+        .await;
     assert_eq!(across.body["total_entries"], 3);
-    assert_eq!(across.body["task_instances"].as_array().map(Vec::len), Some(2));
-    let one = api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b", &token).await;
-    assert_eq!(one.body["task_id"], "b");
-    let mapped = api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/-1", &token).await;
-    assert_eq!(mapped.body["task_id"], "b");
-    assert_eq!(api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/3", &token).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/x", &token).await.status,
+        across.body["task_instances"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let one = api
+        .get("/api/v2/dags/d/dagRuns/r1/taskInstances/b", &token)
+        .await;
+    assert_eq!(one.body["task_id"], "b");
+    let mapped = api
+        .get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/-1", &token)
+        .await;
+    assert_eq!(mapped.body["task_id"], "b");
+    assert_eq!(
+        api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/3", &token)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/x", &token)
+            .await
+            .status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
-    let log = api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/logs/1", &token).await;
+    let log = api
+        .get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/logs/1", &token)
+        .await;
     assert_eq!(log.status, StatusCode::OK, "{log:?}");
     assert_eq!(log.body["content"][0]["event"], "line one");
     assert_eq!(log.body["content"][1]["event"], "line two");
     assert!(log.body["continuation_token"].is_null());
-    let none = api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/logs/2", &token).await;
+    let none = api
+        .get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/logs/2", &token)
+        .await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
 
-    let entries = api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries", &token).await;
+    let entries = api
+        .get(
+            "/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries",
+            &token,
+        )
+        .await;
     assert_eq!(entries.body["total_entries"], 1, "{entries:?}");
     assert_eq!(entries.body["xcom_entries"][0]["key"], "return_value");
     let native = api
-        .get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries/return_value?deserialize=true", &token)
+        .get(
+            "/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries/return_value?deserialize=true",
+            &token,
+        )
         .await;
     assert_eq!(native.body["value"], json!({"n": 42}), "{native:?}");
     let text = api
-        .get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries/return_value", &token)
+        .get(
+            "/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries/return_value",
+            &token,
+        )
         .await;
     assert_eq!(text.body["value"], "{\"n\":42}");
-    let missing = api.get("/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries/nope", &token).await;
+    let missing = api
+        .get(
+            "/api/v2/dags/d/dagRuns/r1/taskInstances/b/xcomEntries/nope",
+            &token,
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
@@ -207,7 +326,12 @@ async fn task_instances_logs_and_xcoms() {
 #[tokio::test]
 async fn clear_task_instances_and_runs() {
     let (api, token) = api_with_dag().await;
-    trigger(&api, &token, json!({"dag_run_id": "r1", "logical_date": null})).await;
+    trigger(
+        &api,
+        &token,
+        json!({"dag_run_id": "r1", "logical_date": null}),
+    )
+    .await;
     finish_all(&api, "failed").await;
     let states = || async {
         sqlx::query_scalar::<_, Option<String>>(
@@ -219,7 +343,12 @@ async fn clear_task_instances_and_runs() {
     };
     let path = "/api/v2/dags/d/clearTaskInstances";
     let dry = api
-        .call("POST", path, Some(&token), Some(json!({"dag_run_id": "r1", "task_ids": ["b"]})))
+        .call(
+            "POST",
+            path,
+            Some(&token),
+            Some(json!({"dag_run_id": "r1", "task_ids": ["b"]})),
+        )
         .await;
     assert_eq!(dry.status, StatusCode::OK, "{dry:?}");
     assert_eq!(dry.body["total_entries"], 1);
@@ -244,7 +373,12 @@ async fn clear_task_instances_and_runs() {
     assert_eq!(run_state, "queued");
 
     let run_clear = api
-        .call("POST", "/api/v2/dags/d/dagRuns/r1/clear", Some(&token), Some(json!({"dry_run": false})))
+        .call(
+            "POST",
+            "/api/v2/dags/d/dagRuns/r1/clear",
+            Some(&token),
+            Some(json!({"dry_run": false})),
+        )
         .await;
     assert_eq!(run_clear.status, StatusCode::OK, "{run_clear:?}");
     assert_eq!(run_clear.body["dag_run_id"], "r1");
@@ -259,7 +393,12 @@ async fn clear_task_instances_and_runs() {
 #[tokio::test]
 async fn mark_a_task_instance() {
     let (api, token) = api_with_dag().await;
-    trigger(&api, &token, json!({"dag_run_id": "r1", "logical_date": null})).await;
+    trigger(
+        &api,
+        &token,
+        json!({"dag_run_id": "r1", "logical_date": null}),
+    )
+    .await;
     let r = api
         .call(
             "PATCH",

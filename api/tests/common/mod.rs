@@ -75,13 +75,24 @@ impl Api {
         let name = format!("u_{}", role.to_lowercase());
         self.user(&name, "pw", role).await;
         let r = self
-            .call("POST", "/auth/token", None, Some(json!({"username": name, "password": "pw"})))
+            .call(
+                "POST",
+                "/auth/token",
+                None,
+                Some(json!({"username": name, "password": "pw"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
         r.body["access_token"].as_str().expect("token").to_owned()
     }
 
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));

@@ -14,9 +14,13 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// The password is right and the account active: its `app_user.id`.
-    Valid { user_id: i64 },
+    Valid {
+        user_id: i64,
+    },
     Invalid,
-    Locked { until: DateTime<Utc> },
+    Locked {
+        until: DateTime<Utc>,
+    },
 }
 
 /// The hash checked for unknown users: their check costs the same time, so

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use updraft_api::ApiState;
 use updraft_core::config::{ApiAuthSettings, Settings};
 use updraft_core::timetable::ScheduleDefaults;
-use updraft_api::ApiState;
 use updraft_webserver::AppState;
 
 use crate::wiring;
