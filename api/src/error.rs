@@ -141,9 +141,7 @@ impl From<updraft_scheduler::Error> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::MissingJsonContentType(_) => {
-                Self::UnsupportedMediaType(format!("{}", r.body_text()))
-            }
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(r.body_text()),
             JsonRejection::JsonSyntaxError(_) => {
                 Self::invalid(&["body"], "json_invalid", r.body_text())
             }

@@ -232,9 +232,9 @@ async fn patch_variable(
 ) -> ApiResult<axum::Json<VariableResponse>> {
     caller.require(Action::EditVariables)?;
     if body.key != key {
-        return Err(ApiError::BadRequest(format!(
-            "Invalid body, key from request body doesn't match uri parameter"
-        )));
+        return Err(ApiError::BadRequest(
+            "Invalid body, key from request body doesn't match uri parameter".to_owned(),
+        ));
     }
     let mask = params.all("update_mask");
     if let Some(bad) = mask
