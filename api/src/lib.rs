@@ -9,11 +9,14 @@
 //! Depends on `core` and `scheduler`; never on `webserver` (nor it on us).
 
 mod auth;
+mod connections;
 mod dag_runs;
 mod dags;
 mod error;
 mod extract;
+mod import_errors;
 mod monitor;
+mod pools;
 mod task_instances;
 mod time;
 mod variables;
@@ -79,6 +82,9 @@ fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(dag_runs::router())
         .merge(task_instances::router())
         .merge(variables::router())
+        .merge(connections::router())
+        .merge(pools::router())
+        .merge(import_errors::router())
         .merge(monitor::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v2", v2)
