@@ -26,7 +26,7 @@ use crate::time::parse_aware;
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(get_dag_runs, trigger_dag_run))
-        .routes(routes!(get_dag_run, delete_dag_run))
+        .routes(routes!(get_dag_run, delete_dag_run, patch_dag_run))
         .routes(routes!(clear_dag_run))
 }
 
@@ -260,6 +260,82 @@ async fn get_dag_run(
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
 ) -> ApiResult<axum::Json<DagRunResponse>> {
     caller.require(Action::ReadDags)?;
+    Ok(axum::Json(
+        run_or_404(&state, &dag_id, &run_id).await?.into(),
+    ))
+}
+
+/// `PATCH .../dagRuns/{dag_run_id}`'s body (`DAGRunPatchBody`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DagRunPatchBody {
+    /// queued, success or failed.
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Set a DAG run's state (its unfinished task instances follow, as in
+/// Airflow).
+#[utoipa::path(patch, path = "/dags/{dag_id}/dagRuns/{dag_run_id}", tag = "DagRun",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path),
+           ("update_mask" = Option<Vec<String>>, Query)),
+    request_body = DagRunPatchBody,
+    responses(
+        (status = 200, body = DagRunResponse),
+        (status = 400, body = HttpExceptionResponse),
+        (status = 401, body = HttpExceptionResponse),
+        (status = 403, body = HttpExceptionResponse),
+        (status = 404, body = HttpExceptionResponse),
+        (status = 422, body = HttpValidationError),
+    ))]
+async fn patch_dag_run(
+    State(state): State<ApiState>,
+    caller: Caller,
+    PathOf((dag_id, run_id)): PathOf<(String, String)>,
+    Body(body): Body<DagRunPatchBody>,
+) -> ApiResult<axum::Json<DagRunResponse>> {
+    caller.require(Action::EditTaskInstances)?;
+    if body.note.is_some() {
+        return Err(ApiError::BadRequest(
+            "`note` is not supported by Updraft yet".to_owned(),
+        ));
+    }
+    let to = match body.state.as_deref() {
+        Some("queued") => dag_runs::RunStateByHand::Queued,
+        Some("success") => dag_runs::RunStateByHand::Success,
+        Some("failed") => dag_runs::RunStateByHand::Failed,
+        None => {
+            return Err(ApiError::invalid(
+                &["body", "state"],
+                "missing",
+                "Field required",
+            ));
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(
+                &["body", "state"],
+                "enum",
+                format!("Input should be 'queued', 'success' or 'failed', got {other:?}"),
+            ));
+        }
+    };
+    if !manual::set_run_state(&state.pool, &dag_id, &run_id, to, &caller.username).await? {
+        return Err(ApiError::NotFound(format!(
+            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        )));
+    }
+    let mut tx = state.pool.begin().await?;
+    caller
+        .audit(
+            &mut tx,
+            "dag_run_state_change",
+            Some(&dag_id),
+            serde_json::json!({"run_id": run_id, "state": to.as_str()}),
+        )
+        .await?;
+    tx.commit().await?;
     Ok(axum::Json(
         run_or_404(&state, &dag_id, &run_id).await?.into(),
     ))

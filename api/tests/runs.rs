@@ -419,3 +419,110 @@ async fn mark_a_task_instance() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+// Invariant: PATCH state ends the run by hand; its unfinished task instances follow as in Airflow.
+#[tokio::test]
+async fn patch_run_state() {
+    let (api, token) = api_with_dag().await;
+    trigger(
+        &api,
+        &token,
+        json!({"dag_run_id": "r1", "logical_date": null}),
+    )
+    .await;
+    trigger(
+        &api,
+        &token,
+        json!({"dag_run_id": "r2", "logical_date": null}),
+    )
+    .await;
+    let path = "/api/v2/dags/d/dagRuns/r1";
+    let done = api
+        .call(
+            "PATCH",
+            path,
+            Some(&token),
+            Some(json!({"state": "success"})),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{done:?}");
+    assert_eq!(done.body["state"], "success");
+    assert!(done.body["end_date"].is_string());
+    let ti_states: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT state FROM task_instance WHERE run_id = 'r1' ORDER BY task_id")
+            .fetch_all(api.pool())
+            .await
+            .expect("states");
+    assert_eq!(
+        ti_states,
+        [
+            Some("success".to_owned()),
+            Some("success".to_owned()),
+            Some("success".to_owned())
+        ]
+    );
+
+    sqlx::query("UPDATE task_instance SET state = 'success' WHERE run_id = 'r2' AND task_id = 'a'")
+        .execute(api.pool())
+        .await
+        .expect("a done");
+    let failed = api
+        .call(
+            "PATCH",
+            "/api/v2/dags/d/dagRuns/r2",
+            Some(&token),
+            Some(json!({"state": "failed"})),
+        )
+        .await;
+    assert_eq!(failed.body["state"], "failed", "{failed:?}");
+    let r2: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT state FROM task_instance WHERE run_id = 'r2' ORDER BY task_id")
+            .fetch_all(api.pool())
+            .await
+            .expect("states");
+    assert_eq!(
+        r2,
+        [
+            Some("success".to_owned()),
+            Some("skipped".to_owned()),
+            Some("skipped".to_owned())
+        ]
+    );
+
+    let queued = api
+        .call(
+            "PATCH",
+            path,
+            Some(&token),
+            Some(json!({"state": "queued"})),
+        )
+        .await;
+    assert_eq!(queued.body["state"], "queued");
+    assert!(queued.body["end_date"].is_null());
+    for (body, want) in [
+        (
+            json!({"state": "running"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"state": "success", "extra": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let r = api
+            .call("PATCH", path, Some(&token), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, want, "{body}: {r:?}");
+    }
+    let missing = api
+        .call(
+            "PATCH",
+            "/api/v2/dags/d/dagRuns/zz",
+            Some(&token),
+            Some(json!({"state": "failed"})),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.audit("dag_run_state_change").await.len(), 3);
+}
