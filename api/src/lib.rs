@@ -15,11 +15,13 @@ mod dags;
 mod error;
 mod extract;
 mod import_errors;
+mod logs;
 mod monitor;
 mod pools;
 mod task_instances;
 mod time;
 mod variables;
+mod xcoms;
 
 use std::sync::Arc;
 
@@ -81,6 +83,8 @@ fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(dags::router())
         .merge(dag_runs::router())
         .merge(task_instances::router())
+        .merge(logs::router())
+        .merge(xcoms::router())
         .merge(variables::router())
         .merge(connections::router())
         .merge(pools::router())

@@ -1,20 +1,18 @@
 //! Task instances of a run: list (`~` for every DAG or run), get, mark
 //! (`PATCH`, `scheduler::manual::mark`), clear (`POST /dags/{dag_id}/
-//! clearTaskInstances`, `scheduler::manual::clear`), logs per try, XComs.
+//! clearTaskInstances`, `scheduler::manual::clear`). Logs and XComs of a
+//! task instance: `logs.rs`, `xcoms.rs`.
 
 use std::collections::BTreeSet;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use updraft_core::auth::permissions::Action;
-use updraft_core::store::task_instances::{self, TiRef, TiView};
+use updraft_core::store::task_instances::{self, TiView};
 use updraft_core::store::ti_catalog::{self, TiEntry, TiOrder, TiQuery};
 use updraft_core::store::ti_state::MarkAs;
-use updraft_core::store::{task_logs, xcom};
 use updraft_scheduler::manual::{self, Spread};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,9 +30,6 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_task_instances))
         .routes(routes!(get_task_instance, patch_task_instance))
         .routes(routes!(get_mapped_task_instance))
-        .routes(routes!(get_log))
-        .routes(routes!(get_xcom_entries))
-        .routes(routes!(get_xcom_entry))
         .routes(routes!(clear_task_instances))
 }
 
@@ -228,7 +223,7 @@ async fn get_task_instances(
 }
 
 /// One task instance, or Airflow's 404.
-async fn one(
+pub(crate) async fn one(
     state: &ApiState,
     dag_id: &str,
     run_id: &str,
@@ -403,207 +398,6 @@ async fn affected(
         .ok_or_else(|| ApiError::NotFound(format!("The Dag with ID: `{dag_id}` was not found")))?;
     let mut conn = state.pool.acquire().await?;
     Ok(manual::affected(&mut conn, &tasks, dag_id, run_id, task_id, spread).await?)
-}
-
-/// One line of a log as Airflow 3's `StructuredLogMessage`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StructuredLogMessage {
-    pub event: String,
-    pub timestamp: Option<DateTime<Utc>>,
-}
-
-/// A try's log (`TaskInstancesLogResponse`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskInstancesLogResponse {
-    pub content: Vec<StructuredLogMessage>,
-    pub continuation_token: Option<String>,
-}
-
-/// Get the log of one try: JSON lines of `content`, or the text itself with
-/// `Accept: text/plain`.
-#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
-    tag = "Task Instance",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path),
-           ("try_number" = i32, Path), ("map_index" = Option<i32>, Query),
-           ("full_content" = Option<bool>, Query), ("token" = Option<String>, Query)),
-    responses(
-        (status = 200, body = TaskInstancesLogResponse, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/plain"),
-        (status = 401, body = HttpExceptionResponse),
-        (status = 404, body = HttpExceptionResponse),
-        (status = 422, body = HttpValidationError),
-    ))]
-async fn get_log(
-    State(state): State<ApiState>,
-    caller: Caller,
-    headers: HeaderMap,
-    PathOf((dag_id, run_id, task_id, try_number)): PathOf<(String, String, String, i32)>,
-    params: Params,
-) -> ApiResult<Response> {
-    caller.require(Action::ReadDags)?;
-    let map_index = params.parse("map_index", "int_parsing")?.unwrap_or(-1);
-    params.bool("full_content")?;
-    let mut conn = state.pool.acquire().await?;
-    let ti = TiRef {
-        dag_id: &dag_id,
-        run_id: &run_id,
-        task_id: &task_id,
-        map_index,
-    };
-    let Some((ti_id, current_try)) = task_instances::locate(&mut conn, &ti).await? else {
-        return Err(ApiError::NotFound("TaskInstance not found".to_owned()));
-    };
-    if try_number < 1 || try_number > current_try {
-        return Err(ApiError::NotFound(format!(
-            "Try {try_number} of this task instance not found (its tries: 1 to {current_try})"
-        )));
-    }
-    let text = task_logs::read(&mut conn, ti_id, try_number).await?;
-    let wants_text = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.starts_with("text/plain"));
-    if wants_text {
-        return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
-    }
-    let content = text
-        .lines()
-        .map(|line| StructuredLogMessage {
-            event: line.to_owned(),
-            timestamp: None,
-        })
-        .collect();
-    Ok(axum::Json(TaskInstancesLogResponse {
-        content,
-        continuation_token: None,
-    })
-    .into_response())
-}
-
-/// An XCom entry (`XComResponseNative` with `deserialize=true`, else
-/// `XComResponseString`: the value as JSON text).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct XComResponse {
-    pub key: String,
-    pub timestamp: DateTime<Utc>,
-    pub logical_date: Option<DateTime<Utc>>,
-    pub map_index: i32,
-    pub task_id: String,
-    pub dag_id: String,
-    pub run_id: String,
-    pub dag_display_name: String,
-    pub task_display_name: String,
-    pub run_after: DateTime<Utc>,
-    /// Present in one entry, not in lists (as Airflow).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-}
-
-/// A page of XCom entries.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct XComCollectionResponse {
-    pub xcom_entries: Vec<XComResponse>,
-    pub total_entries: i64,
-}
-
-async fn xcoms(
-    state: &ApiState,
-    (dag_id, run_id, task_id): (&str, &str, &str),
-    params: &Params,
-    key: Option<&str>,
-) -> ApiResult<(TiEntry, Vec<xcom::XComEntry>)> {
-    let map_index = params.parse("map_index", "int_parsing")?.unwrap_or(-1);
-    let ti = one(state, dag_id, run_id, task_id, map_index).await?;
-    let mut conn = state.pool.acquire().await?;
-    let rows = xcom::entries_for_ti(&mut conn, ti.id, key).await?;
-    Ok((ti, rows))
-}
-
-fn xcom_response(ti: &TiEntry, row: xcom::XComEntry, value: Option<Value>) -> XComResponse {
-    XComResponse {
-        key: row.key,
-        timestamp: row.created_at,
-        logical_date: ti.logical_date,
-        map_index: ti.map_index,
-        task_id: ti.task_id.clone(),
-        dag_id: ti.dag_id.clone(),
-        run_id: ti.run_id.clone(),
-        dag_display_name: ti
-            .dag_display_name
-            .clone()
-            .unwrap_or_else(|| ti.dag_id.clone()),
-        task_display_name: ti.task_id.clone(),
-        run_after: ti.run_after,
-        value,
-    }
-}
-
-/// List the XCom entries of a task instance.
-#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
-    tag = "XCom",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path),
-           ("map_index" = Option<i32>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses(
-        (status = 200, body = XComCollectionResponse),
-        (status = 401, body = HttpExceptionResponse),
-        (status = 404, body = HttpExceptionResponse),
-    ))]
-async fn get_xcom_entries(
-    State(state): State<ApiState>,
-    caller: Caller,
-    PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
-    params: Params,
-) -> ApiResult<axum::Json<XComCollectionResponse>> {
-    caller.require(Action::ReadDags)?;
-    let page = Page::from_params(&params)?;
-    let (ti, rows) = xcoms(&state, (&dag_id, &run_id, &task_id), &params, None).await?;
-    let total_entries = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-    let xcom_entries = rows
-        .into_iter()
-        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit).unwrap_or(0))
-        .map(|r| xcom_response(&ti, r, None))
-        .collect();
-    Ok(axum::Json(XComCollectionResponse {
-        xcom_entries,
-        total_entries,
-    }))
-}
-
-/// Get one XCom entry: with `deserialize=true` its value as JSON, else as
-/// JSON text.
-#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}",
-    tag = "XCom",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path),
-           ("xcom_key" = String, Path), ("map_index" = Option<i32>, Query),
-           ("deserialize" = Option<bool>, Query), ("stringify" = Option<bool>, Query)),
-    responses(
-        (status = 200, body = XComResponse),
-        (status = 401, body = HttpExceptionResponse),
-        (status = 404, body = HttpExceptionResponse),
-    ))]
-async fn get_xcom_entry(
-    State(state): State<ApiState>,
-    caller: Caller,
-    PathOf((dag_id, run_id, task_id, key)): PathOf<(String, String, String, String)>,
-    params: Params,
-) -> ApiResult<axum::Json<XComResponse>> {
-    caller.require(Action::ReadDags)?;
-    let native = params.bool("deserialize")?.unwrap_or(false);
-    params.bool("stringify")?;
-    let (ti, mut rows) = xcoms(&state, (&dag_id, &run_id, &task_id), &params, Some(&key)).await?;
-    let Some(row) = rows.pop() else {
-        return Err(ApiError::NotFound(format!(
-            "XCom entry with key: `{key}` not found"
-        )));
-    };
-    let stored = row.value.clone().unwrap_or(Value::Null);
-    let value = if native {
-        stored
-    } else {
-        Value::String(stored.to_string())
-    };
-    Ok(axum::Json(xcom_response(&ti, row, Some(value))))
 }
 
 /// `POST /dags/{dag_id}/clearTaskInstances`'s body (`ClearTaskInstancesBody`).
