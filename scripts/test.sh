@@ -55,6 +55,8 @@ step setup scripts/setup-debian.sh
 # playwright-core for the browser tests (updraft/tests/ui_browser.rs), in
 # ~/.cache/updraft/ui-e2e; a no-op when it matches ui/e2e/package-lock.json.
 step ui-e2e scripts/ui-e2e.sh install
+# apache-airflow-client 3.1 for updraft/tests/api_client.rs, in ~/.cache/updraft/api-clients.
+step api-clients scripts/api-clients.sh install
 if [ -z "${UPDRAFT_TANSU_BIN:-}" ]; then
   step kafka-broker scripts/kafka.sh install
   UPDRAFT_TANSU_BIN=$(scripts/kafka.sh path)

@@ -27,6 +27,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub hitl: HitlSettings,
     pub telemetry: TelemetrySettings,
+    pub api_auth: ApiAuthSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +90,17 @@ pub struct TelemetrySettings {
     /// `[traces] otlp_endpoint`, or OpenTelemetry's standard
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: export spans over OTLP/HTTP there.
     pub otlp_endpoint: Option<String>,
+}
+
+/// The REST API's tokens (Airflow's `[api_auth]` section).
+#[derive(Debug, Clone)]
+pub struct ApiAuthSettings {
+    /// The HMAC key of the JWTs `POST /auth/token` issues. Unset: a random
+    /// key per process (tokens die with it, and two webservers do not
+    /// accept each other's).
+    pub jwt_secret: Option<SecretString>,
+    /// How long a token is valid, in seconds (Airflow's default: 86400).
+    pub jwt_expiration_time: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +287,18 @@ impl Settings {
                 otlp_endpoint: layered
                     .string("traces", "otlp_endpoint", &["OTEL_EXPORTER_OTLP_ENDPOINT"])
                     .filter(|e| !e.trim().is_empty()),
+            },
+            api_auth: ApiAuthSettings {
+                jwt_secret: layered
+                    .string("api_auth", "jwt_secret", &["AIRFLOW__API_AUTH__JWT_SECRET"])
+                    .filter(|s| !s.is_empty())
+                    .map(SecretString::from),
+                jwt_expiration_time: layered.parse(
+                    "api_auth",
+                    "jwt_expiration_time",
+                    &["AIRFLOW__API_AUTH__JWT_EXPIRATION_TIME"],
+                    86_400,
+                )?,
             },
             home,
         };

@@ -22,6 +22,9 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A failure that is nobody's input (a task that panicked).
+    #[error("internal: {0}")]
+    Internal(String),
     #[error("stored data is malformed ({context}): {source}")]
     Corrupt {
         context: String,

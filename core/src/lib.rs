@@ -2,6 +2,7 @@
 //! typed configuration, and every SQL statement (`store`). It depends on no
 //! web, Python or Kafka crate; every other crate depends on it.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod deps;

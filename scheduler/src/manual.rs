@@ -194,6 +194,45 @@ pub async fn mark(pool: &PgPool, tis: &[TiView], to: MarkAs, by_user: &str) -> R
     Ok(changed)
 }
 
+/// A person sets a run's state, as Airflow's `set_dag_run_state_to_*`:
+/// success marks its unfinished task instances success; failed marks its
+/// running ones failed and the other unfinished ones skipped; queued leaves
+/// them. One transaction. `false`: no such run.
+pub async fn set_run_state(
+    pool: &PgPool,
+    dag_id: &str,
+    run_id: &str,
+    to: dag_runs::RunStateByHand,
+    by_user: &str,
+) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let tis = task_instances::views(&mut tx, dag_id, Some(run_id), None, None).await?;
+    for ti in &tis {
+        let finished = matches!(
+            ti.state.as_deref(),
+            Some("success" | "failed" | "skipped" | "upstream_failed" | "removed")
+        );
+        let mark_as = match to {
+            _ if finished => None,
+            dag_runs::RunStateByHand::Queued => None,
+            dag_runs::RunStateByHand::Success => Some(MarkAs::Success),
+            dag_runs::RunStateByHand::Failed if ti.state.as_deref() == Some("running") => {
+                Some(MarkAs::Failed)
+            }
+            dag_runs::RunStateByHand::Failed => Some(MarkAs::Skipped),
+        };
+        if let Some(mark_as) = mark_as {
+            ti_state::mark(&mut tx, ti.id, mark_as, by_user).await?;
+        }
+    }
+    if !dag_runs::set_state_by_hand(&mut tx, dag_id, run_id, to).await? {
+        return Ok(false);
+    }
+    events::notify(&mut tx, events::RUN_QUEUED).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -511,6 +511,50 @@ pub async fn requeue_cleared(
     Ok(done.rows_affected())
 }
 
+/// A state a person may give a run (Airflow's `DAGRunPatchStates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStateByHand {
+    Queued,
+    Success,
+    Failed,
+}
+
+impl RunStateByHand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Success => "success",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// A person sets a run's state (Airflow's `set_dag_run_state_to_*`): success
+/// and failed end it now; queued sends it back to be started. `false`: no
+/// such run.
+pub async fn set_state_by_hand(
+    conn: &mut PgConnection,
+    dag_id: &str,
+    run_id: &str,
+    state: RunStateByHand,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE dag_run
+            SET state = $3,
+                end_date = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END,
+                start_date = CASE WHEN $3 = 'queued' THEN NULL ELSE COALESCE(start_date, now()) END,
+                queued_at = CASE WHEN $3 = 'queued' THEN now() ELSE queued_at END,
+                last_scheduling_decision = NULL, updated_at = now()
+          WHERE dag_id = $1 AND run_id = $2",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(state.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Locks one running run (paused DAG or not) with the serialized DAG it
 /// runs on, for `dags test`, which schedules its own run in-process.
 pub async fn lock_one_running(

@@ -56,3 +56,14 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ImportErrorRow>> {
     .fetch_all(pool)
     .await?)
 }
+
+/// One import error by id.
+pub async fn get(pool: &PgPool, id: i64) -> Result<Option<ImportErrorRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, filename, kind, message, line, stacktrace, created_at
+           FROM import_error WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}

@@ -106,3 +106,45 @@ pub async fn slot_usage(
     .await?;
     Ok((pools, queued, running))
 }
+
+/// The slots a pool's task instances hold, by state (what Airflow's
+/// `PoolResponse` reports besides the pool itself).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct SlotUsage {
+    pub running: i64,
+    pub queued: i64,
+    pub scheduled: i64,
+    pub deferred: i64,
+}
+
+/// [`SlotUsage`] of every pool that has task instances in those states.
+pub async fn usage(
+    conn: &mut PgConnection,
+) -> Result<std::collections::HashMap<String, SlotUsage>> {
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT pool,
+                COALESCE(sum(pool_slots) FILTER (WHERE state = 'running'), 0)::int8,
+                COALESCE(sum(pool_slots) FILTER (WHERE state = 'queued'), 0)::int8,
+                COALESCE(sum(pool_slots) FILTER (WHERE state = 'scheduled'), 0)::int8,
+                COALESCE(sum(pool_slots) FILTER (WHERE state = 'deferred'), 0)::int8
+           FROM task_instance
+          WHERE state IN ('running', 'queued', 'scheduled', 'deferred')
+          GROUP BY pool",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(pool, running, queued, scheduled, deferred)| {
+            (
+                pool,
+                SlotUsage {
+                    running,
+                    queued,
+                    scheduled,
+                    deferred,
+                },
+            )
+        })
+        .collect())
+}

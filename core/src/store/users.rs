@@ -1,6 +1,6 @@
 //! `app_user`, `role`, `user_role`: the accounts that sign in to the web UI
 //! and their Airflow roles (Admin, Op, User, Viewer). Password hashes arrive
-//! here already hashed (argon2 PHC strings): hashing is the webserver's job.
+//! here already hashed (argon2 PHC strings): hashing is `core::auth`'s job.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -165,4 +165,29 @@ pub async fn record_success(conn: &mut PgConnection, user_id: i64) -> Result<()>
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// An active user's name and role names (a REST API token's holder).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActiveUser {
+    pub user_id: i64,
+    pub username: String,
+    pub roles: Vec<String>,
+}
+
+/// The user `user_id` with their roles, if the account exists and is active.
+pub async fn active(conn: &mut PgConnection, user_id: i64) -> Result<Option<ActiveUser>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id AS user_id, u.username,
+                COALESCE(array_agg(r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}')
+                    AS roles
+           FROM app_user u
+           LEFT JOIN user_role ur ON ur.user_id = u.id
+           LEFT JOIN role r ON r.id = ur.role_id
+          WHERE u.id = $1 AND u.active
+          GROUP BY u.id",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?)
 }

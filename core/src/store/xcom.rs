@@ -133,3 +133,28 @@ pub async fn list_for_ti(
             .await?,
     )
 }
+
+/// An XCom of one task instance as the REST API lists it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct XComEntry {
+    pub key: String,
+    pub value: Option<Value>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The XComs pushed by one task instance with when they were written, by
+/// key; only `key` when given.
+pub async fn entries_for_ti(
+    conn: &mut PgConnection,
+    ti_id: Uuid,
+    key: Option<&str>,
+) -> Result<Vec<XComEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT key, value, created_at FROM xcom
+          WHERE ti_id = $1 AND ($2::text IS NULL OR key = $2) ORDER BY key",
+    )
+    .bind(ti_id)
+    .bind(key)
+    .fetch_all(conn)
+    .await?)
+}

@@ -144,6 +144,7 @@ async fn run_components(
             pool.clone(),
             schedule,
             settings.webserver.cookie_secure,
+            settings.api_auth.clone(),
             stopped(),
         ))
     });

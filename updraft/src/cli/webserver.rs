@@ -1,12 +1,14 @@
-//! `updraft webserver [--host H] [--port P]`: serves the web UI until
-//! SIGINT/SIGTERM. Also used by `standalone` ([`bind`] + [`serve`]).
+//! `updraft webserver [--host H] [--port P]`: serves the web UI and the
+//! REST API (`/api/v2`, `/auth/token`) on one port until SIGINT/SIGTERM.
+//! Also used by `standalone` ([`bind`] + [`serve`]).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use updraft_core::config::Settings;
+use updraft_api::ApiState;
+use updraft_core::config::{ApiAuthSettings, Settings};
 use updraft_core::timetable::ScheduleDefaults;
 use updraft_webserver::AppState;
 
@@ -33,6 +35,7 @@ pub async fn run(args: WebserverArgs, settings: &Settings) -> anyhow::Result<Exi
         pool,
         ScheduleDefaults::from(&settings.scheduler),
         settings.webserver.cookie_secure,
+        settings.api_auth.clone(),
         shutdown,
     )
     .await?;
@@ -50,21 +53,30 @@ pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves the UI and the REST API (two routers, neither knowing the
+/// other) until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     pool: PgPool,
     schedule: ScheduleDefaults,
     cookie_secure: bool,
+    api_auth: ApiAuthSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let api = updraft_api::router(ApiState::new(pool.clone(), schedule, &api_auth));
     let state = AppState {
         cookie_secure,
         ..AppState::new(pool, schedule)
     };
-    updraft_webserver::serve(listener, state, shutdown)
-        .await
-        .context("serving the web UI")
+    let app = updraft_webserver::router(state).merge(api);
+    // The peer address feeds the UI's per-address sign-in throttle.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving the web UI and the REST API")
 }
 
 /// `--metrics-port` of the scheduler and the worker: `/metrics` of this

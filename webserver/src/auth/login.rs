@@ -1,32 +1,24 @@
-//! Signing in: the password check with throttling, and the session it
-//! opens. After [`MAX_FAILED_LOGINS`] failures in a row the account is
-//! locked for [`LOCK_SECONDS`]; while locked, even the right password is
-//! refused. Failures are also counted per client address
-//! ([`IpThrottle`]), whatever the username. A sign-in also deletes the
-//! expired sessions.
+//! Signing in: the throttled password check (`updraft_core::auth::credentials`,
+//! shared with the REST API's tokens: a per-account lock after repeated
+//! failures) and the session it opens. Failures are also counted per client
+//! address ([`IpThrottle`]), whatever the username. A sign-in also deletes
+//! the expired sessions.
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
+use updraft_core::auth::credentials::{self, Verdict};
 use updraft_core::store::sessions::{self, NewSession};
-use updraft_core::store::users::{self, LOCK_SECONDS, MAX_FAILED_LOGINS};
 
 use super::ip_throttle::IpThrottle;
 use super::password;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
+
+pub use updraft_core::auth::credentials::locked_message;
 
 /// How long a session lives (Airflow's `session_lifetime_minutes`, 30 days).
 pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
-
-/// The hash checked for unknown users: their check costs the same time, so
-/// response times do not tell which usernames exist.
-fn dummy_hash() -> String {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY
-        .get_or_init(|| password::hash_password(&password::random_token()).unwrap_or_default())
-        .clone()
-}
 
 /// What a sign-in attempt came to.
 #[derive(Debug)]
@@ -68,32 +60,17 @@ pub async fn sign_in(pool: &PgPool, ips: &IpThrottle, a: Attempt<'_>) -> WebResu
 
 async fn check_password(pool: &PgPool, username: &str, password: &str) -> WebResult<SignIn> {
     let mut tx = pool.begin().await?;
-    let candidate = users::login_candidate(&mut tx, username).await?;
-    if let Some(until) = candidate.as_ref().and_then(|c| c.locked_until) {
-        return Ok(SignIn::Locked { until });
-    }
-    let hash = candidate
-        .as_ref()
-        .filter(|c| c.active)
-        .map(|c| c.password_hash.clone());
-    let given = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || {
-        password::verify_password(&given, &hash.unwrap_or_else(dummy_hash))
-    })
-    .await
-    .map_err(|e| WebError::Internal(format!("password check: {e}")))?;
-    let Some(user) = candidate else {
-        return Ok(SignIn::Invalid);
+    let user_id = match credentials::check(&mut tx, username, password).await? {
+        Verdict::Valid { user_id } => user_id,
+        Verdict::Invalid => {
+            tx.commit().await?;
+            return Ok(SignIn::Invalid);
+        }
+        Verdict::Locked { until } => {
+            tx.commit().await?;
+            return Ok(SignIn::Locked { until });
+        }
     };
-    if !ok || !user.active {
-        let locked = users::record_failure(&mut tx, user.id).await?;
-        tx.commit().await?;
-        return Ok(match locked {
-            Some(until) => SignIn::Locked { until },
-            None => SignIn::Invalid,
-        });
-    }
-    users::record_success(&mut tx, user.id).await?;
     sessions::delete_expired(&mut tx).await?;
     let token = password::random_token();
     let token_hash = password::token_hash(&token);
@@ -102,7 +79,7 @@ async fn check_password(pool: &PgPool, username: &str, password: &str) -> WebRes
         &mut tx,
         &NewSession {
             token_hash: &token_hash,
-            user_id: user.id,
+            user_id,
             csrf_token: &csrf_token,
             expires_at: Utc::now() + Duration::seconds(SESSION_SECONDS),
         },
@@ -110,15 +87,6 @@ async fn check_password(pool: &PgPool, username: &str, password: &str) -> WebRes
     .await?;
     tx.commit().await?;
     Ok(SignIn::Session(token))
-}
-
-/// The message shown for a locked account.
-pub fn locked_message(until: DateTime<Utc>) -> String {
-    let secs = (until - Utc::now()).num_seconds().max(1);
-    format!(
-        "Too many failed sign-ins ({MAX_FAILED_LOGINS}): this account is locked for \
-         {secs} more seconds (locks last {LOCK_SECONDS} s)."
-    )
 }
 
 /// The message shown to a throttled address.

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The official Airflow REST API client from PyPI, for the tests that run it
+# against a real Updraft (updraft/tests/api_client.rs).
+#
+#   scripts/api-clients.sh install   create the venv and pip install the
+#                                    pinned client unless already there;
+#                                    print the venv's python
+#   scripts/api-clients.sh path      print the venv's python (error if the
+#                                    venv is missing or holds another pin)
+#
+# The venv lives outside the clone, in ~/.cache/updraft/api-clients/v3
+# (override the root with UPDRAFT_API_CLIENTS_CACHE), so a fresh clone or CI
+# reuses it; it is rebuilt when the pin below changes.
+set -euo pipefail
+
+die() { printf 'api-clients.sh: %s\n' "$*" >&2; exit 1; }
+
+# Airflow 3.1's client targets /api/v2.
+PIN_V3='apache-airflow-client==3.1.*'
+
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+cache=${UPDRAFT_API_CLIENTS_CACHE:-$HOME/.cache/updraft/api-clients}
+venv="$cache/v3"
+python=${UPDRAFT_API_CLIENTS_PYTHON:-python3}
+
+is_current() {
+  [ -x "$venv/bin/python" ] && [ -f "$venv/pin" ] && [ "$(cat "$venv/pin")" = "$PIN_V3" ] &&
+    "$venv/bin/python" -c 'import airflow_client.client' 2>/dev/null
+}
+
+cmd_install() {
+  if is_current; then
+    echo "$venv/bin/python"
+    return
+  fi
+  mkdir -p "$cache"
+  # Test processes may call this at once: one install at a time.
+  exec 9>"$cache/.install.lock"
+  flock 9
+  if is_current; then
+    echo "$venv/bin/python"
+    return
+  fi
+  command -v "$python" >/dev/null 2>&1 || die "$python not found"
+  echo "api-clients.sh: pip install '$PIN_V3' into $venv" >&2
+  rm -rf "$venv"
+  "$python" -m venv "$venv" >&2 || die "python -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$PIN_V3" >&2 ||
+    die "pip install $PIN_V3 failed (see above)"
+  echo "$PIN_V3" >"$venv/pin"
+  is_current || die "installed, but airflow_client.client does not import"
+  echo "$venv/bin/python"
+}
+
+cmd_path() {
+  is_current || die "no current venv in $venv: run scripts/api-clients.sh install"
+  echo "$venv/bin/python"
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  path) cmd_path ;;
+  *) die "usage: scripts/api-clients.sh install|path" ;;
+esac
