@@ -3,6 +3,7 @@
 //! transaction begins and ends; reads that need no transaction take the pool.
 
 pub mod audit;
+pub mod browse;
 pub mod connections;
 pub mod dag_files;
 pub mod dag_list;

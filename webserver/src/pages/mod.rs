@@ -1,13 +1,18 @@
 //! One module per page group, each with its `router()`.
 
 pub mod audit_log;
+mod browse;
 pub mod connections;
 pub mod dag;
+mod graph;
+mod graph_layout;
 mod grid;
 pub mod hitl;
 pub mod home;
+mod list_query;
 pub mod login;
 pub mod pools;
+mod run;
 pub mod static_files;
 pub mod task_actions;
 mod task_instance;
@@ -24,6 +29,14 @@ pub fn actions_router() -> axum::Router<crate::AppState> {
         .merge(variables::router())
         .merge(connections::router())
         .merge(pools::router())
+}
+
+/// The graph, run and browse pages (issue 5, wt-graph).
+pub fn graph_router() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .merge(graph::router())
+        .merge(run::router())
+        .merge(browse::router())
 }
 
 /// A form that carries only the session's CSRF token (delete, sign out).
