@@ -3,10 +3,10 @@
 //! offset, newest first by default. Read-only: each takes the pool.
 //!
 //! Each filter is `($n IS NULL OR column = $n)`; with a DAG id the plan uses
-//! `dag_run (dag_id, run_id)` / `ti_run_idx (dag_id, run_id)`. Unfiltered
-//! lists sort the table's rows by `run_after` (the grid does the same per DAG;
-//! fine at the benchmark's 200,000 TIs, an index on `run_after` is the next
-//! step if a site keeps millions).
+//! `dag_run (dag_id, run_id)` / `ti_run_idx (dag_id, run_id)`. Unfiltered,
+//! both walk `dag_run_run_after_idx (run_after DESC, id DESC)` and read each
+//! run's task instances through `ti_run_idx`: 2 ms instead of a 200 ms sort
+//! of the benchmark's 200,000 task instances.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
