@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -94,19 +95,42 @@ fn n(v: f64) -> String {
     format!("{v:.1}")
 }
 
-/// The layout of a DAG version: from the cache, else computed off the
-/// async threads (a first layout of a large DAG takes a while) and kept.
+/// How long a page waits for a layout being computed before it shows the
+/// plain layering instead (the computation goes on and is cached).
+const LAYOUT_WAIT: Duration = Duration::from_secs(3);
+
+/// The layout of a DAG version: from the cache, else computed on a thread
+/// of its own and kept. A page waits for it at most LAYOUT_WAIT; meanwhile
+/// (or while another page's computation runs) it gets the plain layering.
 async fn layout_of(state: &AppState, version_id: i64) -> WebResult<Arc<GraphLayout>> {
     if let Some(layout) = graph_layout::cached(version_id) {
         return Ok(layout);
     }
     let data = dags::version_data(&state.pool, version_id).await?;
     let spec = GraphSpec::from_serialized(data.as_ref());
-    let layout = tokio::task::spawn_blocking(move || Arc::new(graph_layout::compute(&spec)))
-        .await
-        .map_err(|e| WebError::Internal(format!("laying out the graph: {e}")))?;
-    graph_layout::remember(version_id, layout.clone());
-    Ok(layout)
+    if !graph_layout::start_computing(version_id) {
+        return Ok(Arc::new(graph_layout::compute_plain(&spec)));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let for_thread = spec.clone();
+    let spawned = std::thread::Builder::new()
+        .name("graph-layout".to_owned())
+        .spawn(move || {
+            let layout = Arc::new(graph_layout::compute(&for_thread));
+            graph_layout::remember(version_id, layout.clone());
+            graph_layout::done_computing(version_id);
+            let _ = tx.send(layout);
+        });
+    if let Err(e) = spawned {
+        graph_layout::done_computing(version_id);
+        return Err(WebError::Internal(format!(
+            "starting the layout thread: {e}"
+        )));
+    }
+    match tokio::time::timeout(LAYOUT_WAIT, rx).await {
+        Ok(Ok(layout)) => Ok(layout),
+        _ => Ok(Arc::new(graph_layout::compute_plain(&spec))),
+    }
 }
 
 async fn page(
