@@ -187,20 +187,18 @@ fn prepare(spec: &GraphSpec) -> (Vec<NodeBox>, Vec<EdgeSpec<'_>>) {
         .map(|l| ((l.from.as_str(), l.to.as_str()), l.label.as_str()))
         .collect();
     let mut edges = Vec::new();
+    let mut seen = HashSet::new();
     for (to, t) in spec.tasks.iter().enumerate() {
         for up in &t.upstream_task_ids {
-            if let Some(&from) = index.get(up.as_str()) {
-                if from != to
-                    && !edges
-                        .iter()
-                        .any(|e: &EdgeSpec| e.from == from && e.to == to)
-                {
-                    edges.push(EdgeSpec {
-                        from,
-                        to,
-                        label: labels.get(&(up.as_str(), t.task_id.as_str())).copied(),
-                    });
-                }
+            let Some(&from) = index.get(up.as_str()) else {
+                continue;
+            };
+            if from != to && seen.insert((from, to)) {
+                edges.push(EdgeSpec {
+                    from,
+                    to,
+                    label: labels.get(&(up.as_str(), t.task_id.as_str())).copied(),
+                });
             }
         }
     }
