@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::dag::router())
         .merge(pages::login::private_router())
         .merge(pages::actions_router())
+        .merge(pages::graph_router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::session::require_session,

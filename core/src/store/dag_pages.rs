@@ -1,7 +1,7 @@
 //! Reads behind the web UI's DAG pages: the header of a DAG, its latest runs
 //! and their task instance states (the grid), its source (the code tab), and
-//! one task instance with its tries (the task instance page). Read-only: each
-//! takes the pool.
+//! one task instance with its tries (the task instance page), and the DAG
+//! version a graph is drawn from. Read-only: each takes the pool.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -178,5 +178,23 @@ pub async fn states_of(
     .bind(run_id)
     .bind(task_ids)
     .fetch_all(pool)
+    .await?)
+}
+
+/// The DAG version a run's graph is drawn from: the run's own, else the
+/// DAG's current one (`None`: never parsed).
+pub async fn graph_version(
+    pool: &PgPool,
+    dag_id: &str,
+    run_id: Option<&str>,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(
+                  (SELECT dag_version_id FROM dag_run WHERE dag_id = $1 AND run_id = $2),
+                  (SELECT dag_version_id FROM serialized_dag WHERE dag_id = $1))",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .fetch_one(pool)
     .await?)
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod backfills;
+pub mod browse;
 pub mod connections;
 pub mod dag_catalog;
 pub mod dag_files;

@@ -2,14 +2,19 @@
 
 pub mod audit_log;
 pub mod backfill;
+mod browse;
 pub mod connections;
 pub mod dag;
+mod graph;
+mod graph_layout;
 mod grid;
 pub mod health;
 pub mod hitl;
 pub mod home;
+mod list_query;
 pub mod login;
 pub mod pools;
+mod run;
 pub mod static_files;
 pub mod task_actions;
 mod task_instance;
@@ -27,6 +32,14 @@ pub fn actions_router() -> axum::Router<crate::AppState> {
         .merge(connections::router())
         .merge(pools::router())
         .merge(backfill::router())
+}
+
+/// The graph, run and browse pages (issue 5, wt-graph).
+pub fn graph_router() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .merge(graph::router())
+        .merge(run::router())
+        .merge(browse::router())
 }
 
 /// A form that carries only the session's CSRF token (delete, sign out).
