@@ -11,6 +11,8 @@
 #                              cluster is started (scripts/pg.sh) and stopped.
 #   CARGO_TARGET_DIR           default ~/.cache/updraft/target: outside the
 #                              clone, so CI and fresh clones reuse the build.
+#   UPDRAFT_SCREENSHOTS_DIR    where the browser tests save their screenshots
+#                              (default $CARGO_TARGET_DIR/ui-screenshots).
 #   UPDRAFT_TANSU_BIN          the Kafka-protocol broker for the Kafka tests.
 #                              Unset: scripts/kafka.sh install (cached in
 #                              ~/.cache/updraft; the first time it compiles
@@ -21,7 +23,7 @@ quick=0
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +72,10 @@ fi
 # Build the binaries first: end-to-end tests spawn the `updraft` binary.
 step build cargo build --workspace
 export UPDRAFT_BIN="$CARGO_TARGET_DIR/debug/updraft"
+# The browser tests keep their screenshots of the main pages here (one
+# folder per test), replaced on every run.
+export UPDRAFT_SCREENSHOTS_DIR=${UPDRAFT_SCREENSHOTS_DIR:-$CARGO_TARGET_DIR/ui-screenshots}
+rm -rf "$UPDRAFT_SCREENSHOTS_DIR"
 
 if [ -z "${UPDRAFT_TEST_DATABASE_URL:-}" ]; then
   pgdir=$(mktemp -d "${TMPDIR:-/tmp}/updraft-test-pg.XXXXXX")

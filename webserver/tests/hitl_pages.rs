@@ -202,3 +202,34 @@ async fn request_and_task_pages_show_the_answer() {
         .await;
     assert!(other.contains("No response received"), "{other}");
 }
+
+// Invariant: a run's page lists its own requests, open and closed, each with
+// its state and, once answered, who chose what.
+#[tokio::test]
+async fn the_run_page_lists_its_requests() {
+    let site = Site::new().await;
+    site.fixture().await;
+    site.user("vi", "pw-123456", "Viewer").await;
+    let (cookie, _) = site.login("vi", "pw-123456").await;
+    let html = site.page(&format!("/dags/{DAG}/runs/r1"), &cookie).await;
+    let table = section(&html, "run-required-actions");
+    let row = |task: &str| {
+        table
+            .split(r#"data-testid="run-required-action""#)
+            .find(|r| r.contains(&format!(r#"data-task-id="{task}""#)))
+            .unwrap_or_else(|| panic!("no row for {task}: {table}"))
+            .to_owned()
+    };
+    let (ask, done, late) = (row("ask"), row("done"), row("late"));
+    assert!(ask.contains("Ship it?") && !ask.contains(" by "), "{ask}");
+    assert!(done.contains("Response received"), "{done}");
+    assert!(done.contains("<strong>eu</strong> by ann"), "{done}");
+    assert!(late.contains("No response received"), "{late}");
+    assert!(
+        ask.contains(&format!(
+            r#"href="/required-actions/{}""#,
+            site.ti_id("ask").await
+        )),
+        "{ask}"
+    );
+}

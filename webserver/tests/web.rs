@@ -401,7 +401,21 @@ async fn dag_list_filters_and_banner() {
         all.contains(r#"class="state state-success""#),
         "latest run's state shown"
     );
-    assert!(!all.contains("state-failed"));
+    assert!(!all.contains("state-failed"), "only the latest run's badge");
+    let dots: Vec<&str> = all
+        .split(r#"data-testid="run-dot" data-state=""#)
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    assert_eq!(
+        dots,
+        ["failed", "success"],
+        "latest runs as dots, oldest first"
+    );
+    assert!(
+        all.contains(r#"href="/dags/alpha_etl/runs/r2""#),
+        "a dot links to its run"
+    );
     assert!(!all.contains(r#"data-testid="import-errors""#));
     assert_eq!(
         row_ids(&page("?search=ETL").await),

@@ -1,5 +1,5 @@
-//! The web UI's DAG list: active DAGs with tags, owner, schedule, the state
-//! of the latest run and the next run, filtered by id, tags and paused.
+//! The web UI's DAG list: active DAGs with tags, owner, schedule, their
+//! latest runs' states and the next run, filtered by id, tags and paused.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -24,10 +24,15 @@ pub struct DagListRow {
     pub owners: String,
     pub schedule_summary: Option<String>,
     pub tags: Vec<String>,
-    pub last_run_state: Option<String>,
+    /// The latest [`RECENT_RUNS`] runs, newest first: (run_id, state).
+    pub recent_run_ids: Vec<String>,
+    pub recent_run_states: Vec<String>,
     pub last_run_after: Option<DateTime<Utc>>,
     pub next_run_after: Option<DateTime<Utc>>,
 }
+
+/// How many of a DAG's latest runs the list shows as state dots.
+pub const RECENT_RUNS: i64 = 10;
 
 pub async fn list(pool: &PgPool, filter: &DagListFilter) -> Result<Vec<DagListRow>> {
     let search = filter.search.as_deref().filter(|s| !s.is_empty()).map(|s| {
@@ -42,12 +47,17 @@ pub async fn list(pool: &PgPool, filter: &DagListFilter) -> Result<Vec<DagListRo
         "SELECT d.dag_id, d.is_paused, d.owners, d.schedule_summary,
                 COALESCE((SELECT array_agg(t.name ORDER BY t.name) FROM dag_tag t
                            WHERE t.dag_id = d.dag_id), '{}') AS tags,
-                r.state AS last_run_state, r.run_after AS last_run_after,
+                COALESCE(r.run_ids, '{}') AS recent_run_ids,
+                COALESCE(r.states, '{}') AS recent_run_states,
+                r.last_after AS last_run_after,
                 d.next_dagrun_create_after AS next_run_after
            FROM dag d
-           LEFT JOIN LATERAL (SELECT state, run_after FROM dag_run
-                               WHERE dag_id = d.dag_id
-                               ORDER BY run_after DESC, id DESC LIMIT 1) r ON true
+           LEFT JOIN LATERAL (SELECT array_agg(x.run_id ORDER BY x.run_after DESC, x.id DESC) AS run_ids,
+                                     array_agg(x.state ORDER BY x.run_after DESC, x.id DESC) AS states,
+                                     max(x.run_after) AS last_after
+                                FROM (SELECT id, run_id, state, run_after FROM dag_run
+                                       WHERE dag_id = d.dag_id
+                                       ORDER BY run_after DESC, id DESC LIMIT $4) x) r ON true
           WHERE d.is_active
             AND ($1::text IS NULL OR d.dag_id ILIKE $1)
             AND (cardinality($2::text[]) = 0
@@ -58,6 +68,7 @@ pub async fn list(pool: &PgPool, filter: &DagListFilter) -> Result<Vec<DagListRo
     .bind(search)
     .bind(&filter.tags)
     .bind(filter.paused)
+    .bind(RECENT_RUNS)
     .fetch_all(pool)
     .await?)
 }

@@ -165,6 +165,19 @@ pub async fn list_closed(pool: &PgPool, limit: i64) -> Result<Vec<Detail>> {
     .await?)
 }
 
+/// Every request of one run's task instances, open or closed, by task:
+/// the run page's own "Required actions".
+pub async fn list_for_run(pool: &PgPool, dag_id: &str, run_id: &str) -> Result<Vec<Detail>> {
+    Ok(sqlx::query_as(detail_sql!(
+        "WHERE t.dag_id = $1 AND t.run_id = $2
+          ORDER BY t.task_id, t.map_index"
+    ))
+    .bind(dag_id)
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// How many requests are open (the header's badge).
 pub async fn count_open(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar(

@@ -157,6 +157,7 @@ fn assigned_names(users: &Json) -> String {
 #[template(path = "required_actions.html")]
 struct ListPage {
     username: String,
+    csrf_token: String,
     requests: Vec<RequestView>,
     answered: Vec<AnsweredView>,
 }
@@ -169,6 +170,7 @@ async fn list(
     let closed = hitl::list_closed(&state.pool, ANSWERED_SHOWN).await?;
     Ok(ListPage {
         username: me.user.username,
+        csrf_token: me.user.csrf_token,
         requests: open.iter().map(RequestView::from).collect(),
         answered: closed.iter().map(AnsweredView::from).collect(),
     })

@@ -31,9 +31,17 @@ struct DagView {
     owners: String,
     schedule: String,
     tags: Vec<String>,
+    /// Oldest first, as they read left to right.
+    recent_runs: Vec<RunDot>,
     last_run_state: String,
     last_run_after: String,
     next_run: String,
+}
+
+/// One of the latest runs, drawn as a dot linking to its page.
+struct RunDot {
+    run_id: String,
+    state: String,
 }
 
 struct ImportErrorView {
@@ -102,7 +110,14 @@ impl From<DagListRow> for DagView {
             owners: r.owners,
             schedule: r.schedule_summary.unwrap_or_else(|| "None".to_owned()),
             tags: r.tags,
-            last_run_state: r.last_run_state.unwrap_or_default(),
+            last_run_state: r.recent_run_states.first().cloned().unwrap_or_default(),
+            recent_runs: r
+                .recent_run_ids
+                .into_iter()
+                .zip(r.recent_run_states)
+                .rev()
+                .map(|(run_id, state)| RunDot { run_id, state })
+                .collect(),
             last_run_after: when(r.last_run_after),
             next_run: when(r.next_run_after),
         }

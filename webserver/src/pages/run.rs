@@ -12,11 +12,12 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use chrono::Utc;
 use updraft_core::store::browse::{self, Order, Paging, TiFilter};
-use updraft_core::store::dag_pages;
+use updraft_core::store::{dag_pages, hitl};
 
 use super::browse::{human_duration, run_seconds, ti_href, ti_state};
 use super::dag::{HeaderView, not_found, seg, when};
 use super::grid::num_runs;
+use super::hitl::TiRequestView;
 use crate::AppState;
 use crate::auth::permissions::Action;
 use crate::auth::session::CurrentUser;
@@ -69,6 +70,8 @@ struct RunPage {
     tis_href: String,
     tis: Vec<TiLine>,
     truncated: bool,
+    /// The run's human-in-the-loop requests, open and answered.
+    requests: Vec<TiRequestView>,
 }
 
 async fn details(
@@ -96,6 +99,11 @@ async fn details(
         order: Order::NewestFirst,
     };
     let mut found = browse::task_instances(&state.pool, &filter, page).await?;
+    let requests = hitl::list_for_run(&state.pool, &dag_id, &run_id)
+        .await?
+        .iter()
+        .map(TiRequestView::from)
+        .collect();
     let truncated = found.len() as i64 > RUN_TI_LIMIT;
     found.truncate(RUN_TI_LIMIT as usize);
     let tis = found
@@ -151,6 +159,7 @@ async fn details(
         run_id,
         tis,
         truncated,
+        requests,
     }
     .into_response())
 }
