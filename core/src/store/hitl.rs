@@ -165,6 +165,23 @@ pub async fn list_closed(pool: &PgPool, limit: i64) -> Result<Vec<Detail>> {
     .await?)
 }
 
+/// The requests of one run (`None`: of any DAG or run), in task order:
+/// the REST API's `hitlDetails` list.
+pub async fn list_for_run(
+    pool: &PgPool,
+    dag_id: Option<&str>,
+    run_id: Option<&str>,
+) -> Result<Vec<Detail>> {
+    Ok(sqlx::query_as(detail_sql!(
+        "WHERE ($1::text IS NULL OR t.dag_id = $1) AND ($2::text IS NULL OR t.run_id = $2)
+          ORDER BY t.dag_id, t.run_id, t.task_id, t.map_index"
+    ))
+    .bind(dag_id)
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// How many requests are open (the header's badge).
 pub async fn count_open(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar(
