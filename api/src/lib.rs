@@ -21,6 +21,7 @@ mod logs;
 mod monitor;
 mod pools;
 mod task_instances;
+mod tasks;
 mod time;
 mod variables;
 mod xcoms;
@@ -93,7 +94,8 @@ fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(import_errors::router())
         .merge(monitor::router())
         .merge(backfills::router())
-        .merge(hitl::router());
+        .merge(hitl::router())
+        .merge(tasks::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v2", v2)
         .merge(auth::router())
