@@ -1,7 +1,7 @@
 //! Human-in-the-loop (Airflow 3.1): the requests of a run (`~` for any DAG
 //! or run), one task instance's request, and answering it. The answer goes
-//! through `core::store::hitl::answer` with the same who-may-answer rule
-//! (`permissions::may_answer`), audit row and wake-up as the UI's
+//! through `core::store::hitl::respond` (answer, audit row, wake-up) under
+//! the same who-may-answer rule (`permissions::may_answer`) as the UI's
 //! Required actions page.
 
 use axum::extract::State;
@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use updraft_core::auth::permissions::{Action, may_answer};
-use updraft_core::store::events;
 use updraft_core::store::hitl::{self, Answer, Answered, Detail};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -261,7 +260,8 @@ async fn update_hitl_detail(
         responded_by: json!({"id": user_id, "name": caller.username}),
     };
     let mut tx = state.pool.begin().await?;
-    match hitl::answer(&mut tx, d.ti_id, &answer).await? {
+    // Answer, audit row and wake-up: the same function as the UI's.
+    match hitl::respond(&mut tx, &d, &answer, &caller.username, "rest_api").await? {
         Answered::Applied => {}
         Answered::NotFound => {
             return Err(ApiError::NotFound(
@@ -288,20 +288,6 @@ async fn update_hitl_detail(
             ));
         }
     }
-    caller
-        .audit(
-            &mut tx,
-            "hitl_answered",
-            Some(&d.dag_id),
-            json!({
-                "ti_id": d.ti_id, "run_id": d.run_id, "task_id": d.task_id,
-                "map_index": d.map_index, "chosen_options": answer.chosen_options,
-                "params_input": answer.params_input,
-            }),
-        )
-        .await?;
-    // Wakes the scheduler, which resumes the waiting try (as the UI does).
-    events::notify(&mut tx, events::TI_FINISHED).await?;
     let after = hitl::get(&mut tx, d.ti_id).await?;
     tx.commit().await?;
     let responded_at = after.and_then(|a| a.responded_at).unwrap_or_else(Utc::now);

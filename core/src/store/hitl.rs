@@ -267,6 +267,36 @@ pub async fn answer(conn: &mut PgConnection, ti_id: Uuid, a: &Answer) -> Result<
     Ok(Answered::Applied)
 }
 
+/// A person's answer as the UI and the REST API record it: [`answer`],
+/// then, when applied, the `hitl_answered` audit row by `by_user` (its
+/// `extra` with `"source": source`) and the wake-up that makes the
+/// scheduler resume the try, all in the caller's transaction.
+pub async fn respond(
+    conn: &mut PgConnection,
+    d: &Detail,
+    a: &Answer,
+    by_user: &str,
+    source: &str,
+) -> Result<Answered> {
+    let outcome = answer(conn, d.ti_id, a).await?;
+    if outcome != Answered::Applied {
+        return Ok(outcome);
+    }
+    let entry = super::audit::AuditEntry {
+        event: "hitl_answered",
+        owner: by_user,
+        dag_id: Some(&d.dag_id),
+        extra: serde_json::json!({
+            "ti_id": d.ti_id, "run_id": d.run_id, "task_id": d.task_id,
+            "map_index": d.map_index, "chosen_options": a.chosen_options,
+            "params_input": a.params_input, "source": source,
+        }),
+    };
+    super::audit::record(conn, &entry).await?;
+    super::events::notify(conn, super::events::TI_FINISHED).await?;
+    Ok(outcome)
+}
+
 /// The request of a resumed try ran out of time (the try checks, at
 /// `timeout_at`): with defaults they become the answer (`responded_by`
 /// null, `params_input` the form's default values), else it only closes.
