@@ -159,8 +159,8 @@ fn refused(e: SchedError) -> ApiError {
         SchedError::BackfillRunning(_) | SchedError::BackfillCompleted(_) => {
             ApiError::Conflict(e.to_string())
         }
-        SchedError::NoSchedule(_) => ApiError::Conflict(e.to_string()),
-        SchedError::InvalidBackfill(_) | SchedError::InvalidConf(_) => {
+        // Airflow answers an unscheduled DAG as invalid input too.
+        SchedError::NoSchedule(_) | SchedError::InvalidBackfill(_) | SchedError::InvalidConf(_) => {
             ApiError::invalid(&["body"], "value_error", e.to_string())
         }
         SchedError::BackfillNotFound(id) => backfill_not_found(id),

@@ -198,7 +198,7 @@ async fn roles_and_tokens() {
     assert!(backfill_runs(&api).await.is_empty());
 }
 
-// Invariant: unknown DAG or backfill is 404; bad input 422; an unscheduled DAG 409.
+// Invariant: unknown DAG or backfill is 404; bad input and an unscheduled DAG 422 (as Airflow).
 #[tokio::test]
 async fn refusals() {
     let (api, token) = api().await;
@@ -210,7 +210,8 @@ async fn refusals() {
         }
     };
     assert_eq!(post(body("nope")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(post(body("unscheduled")).await.status, StatusCode::CONFLICT);
+    let r = post(body("unscheduled")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
     let mut b = body("daily");
     b["reprocess_behavior"] = json!("sometimes");
     assert_eq!(post(b).await.status, StatusCode::UNPROCESSABLE_ENTITY);
