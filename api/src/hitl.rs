@@ -16,7 +16,6 @@ use utoipa_axum::routes;
 
 use crate::ApiState;
 use crate::auth::Caller;
-use crate::dag_runs::dag_exists;
 use crate::error::{ApiError, ApiResult, HttpExceptionResponse, HttpValidationError};
 use crate::extract::{Body, Page, Params, PathOf};
 use crate::task_instances::{self as tis, TaskInstanceResponse};
@@ -128,7 +127,6 @@ pub struct UpdateHitlDetailPayload {
         (status = 200, body = HitlDetailCollection),
         (status = 401, body = HttpExceptionResponse),
         (status = 403, body = HttpExceptionResponse),
-        (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
 async fn get_hitl_details(
@@ -140,9 +138,7 @@ async fn get_hitl_details(
     caller.require(Action::ReadDags)?;
     let page = Page::from_params(&params)?;
     let received = params.bool("response_received")?;
-    if dag_id != "~" {
-        dag_exists(&state, &dag_id).await?;
-    }
+    // As Airflow: an unknown DAG or run is an empty list, not a 404.
     let wild = |s: &str| (s != "~").then(|| s.to_owned());
     let mut rows = hitl::list_for_run(
         &state.pool,
@@ -250,9 +246,10 @@ async fn update_hitl_detail(
     let (d, _) = request_of(&state, &path).await?;
     let user_id = caller.user_id.to_string();
     if !may_answer(&caller.roles, d.is_assigned(&user_id, &caller.username)) {
-        return Err(ApiError::Forbidden(
-            "Forbidden: you may not answer this required action.".to_owned(),
-        ));
+        return Err(ApiError::Forbidden(format!(
+            "User={} (id={user_id}) is not a respondent for the task.",
+            caller.username
+        )));
     }
     let answer = Answer {
         chosen_options: body.chosen_options,
