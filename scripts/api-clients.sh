@@ -7,6 +7,11 @@
 #                                    print the venv's python
 #   scripts/api-clients.sh path      print the venv's python (error if the
 #                                    venv is missing or holds another pin)
+#   scripts/api-clients.sh install-fuzz
+#                                    the same for schemathesis (pinned, in a
+#                                    venv of its own: its dependencies must
+#                                    not move the client's); print the path
+#                                    of its `schemathesis` command
 #
 # The venv lives outside the clone, in ~/.cache/updraft/api-clients/v3
 # (override the root with UPDRAFT_API_CLIENTS_CACHE), so a fresh clone or CI
@@ -17,10 +22,13 @@ die() { printf 'api-clients.sh: %s\n' "$*" >&2; exit 1; }
 
 # Airflow 3.1's client targets /api/v2.
 PIN_V3='apache-airflow-client==3.1.*'
+# Property-based fuzzing from our OpenAPI document (updraft/tests/api_fuzz.rs).
+PIN_FUZZ='schemathesis==4.32.5'
 
 : "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache=${UPDRAFT_API_CLIENTS_CACHE:-$HOME/.cache/updraft/api-clients}
 venv="$cache/v3"
+fuzz_venv="$cache/fuzz"
 python=${UPDRAFT_API_CLIENTS_PYTHON:-python3}
 
 is_current() {
@@ -57,8 +65,37 @@ cmd_path() {
   echo "$venv/bin/python"
 }
 
+fuzz_is_current() {
+  [ -x "$fuzz_venv/bin/schemathesis" ] && [ -f "$fuzz_venv/pin" ] &&
+    [ "$(cat "$fuzz_venv/pin")" = "$PIN_FUZZ" ]
+}
+
+cmd_install_fuzz() {
+  if fuzz_is_current; then
+    echo "$fuzz_venv/bin/schemathesis"
+    return
+  fi
+  mkdir -p "$cache"
+  exec 9>"$cache/.install-fuzz.lock"
+  flock 9
+  if fuzz_is_current; then
+    echo "$fuzz_venv/bin/schemathesis"
+    return
+  fi
+  command -v "$python" >/dev/null 2>&1 || die "$python not found"
+  echo "api-clients.sh: pip install '$PIN_FUZZ' into $fuzz_venv" >&2
+  rm -rf "$fuzz_venv"
+  "$python" -m venv "$fuzz_venv" >&2 || die "python -m venv failed (Debian: apt-get install python3-venv)"
+  "$fuzz_venv/bin/pip" install --quiet --disable-pip-version-check "$PIN_FUZZ" >&2 ||
+    die "pip install $PIN_FUZZ failed (see above)"
+  echo "$PIN_FUZZ" >"$fuzz_venv/pin"
+  fuzz_is_current || die "installed, but no schemathesis command in $fuzz_venv"
+  echo "$fuzz_venv/bin/schemathesis"
+}
+
 case "${1:-}" in
   install) cmd_install ;;
+  install-fuzz) cmd_install_fuzz ;;
   path) cmd_path ;;
-  *) die "usage: scripts/api-clients.sh install|path" ;;
+  *) die "usage: scripts/api-clients.sh install|path|install-fuzz" ;;
 esac

@@ -59,6 +59,8 @@ step setup scripts/setup-debian.sh
 step ui-e2e scripts/ui-e2e.sh install
 # apache-airflow-client 3.1 for updraft/tests/api_client.rs, in ~/.cache/updraft/api-clients.
 step api-clients scripts/api-clients.sh install
+# schemathesis for updraft/tests/api_fuzz.rs, in the same cache (its own venv).
+step api-fuzz scripts/api-clients.sh install-fuzz
 if [ -z "${UPDRAFT_TANSU_BIN:-}" ]; then
   step kafka-broker scripts/kafka.sh install
   UPDRAFT_TANSU_BIN=$(scripts/kafka.sh path)

@@ -145,6 +145,7 @@ async fn create_token(
 /// The holder of this request's valid token (an active user), with roles.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    pub user_id: i64,
     pub username: String,
     pub roles: Vec<String>,
 }
@@ -173,6 +174,7 @@ impl FromRequestParts<ApiState> for Caller {
             .await?
             .ok_or_else(invalid)?;
         Ok(Self {
+            user_id: user.user_id,
             username: user.username,
             roles: user.roles,
         })

@@ -114,6 +114,7 @@ impl From<updraft_core::Error> for ApiError {
     fn from(e: updraft_core::Error) -> Self {
         match e {
             updraft_core::Error::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            updraft_core::Error::Database(db) => db.into(),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -121,6 +122,17 @@ impl From<updraft_core::Error> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // Text PostgreSQL cannot store (a NUL byte in a path, a query or a
+        // body, `\u0000` in JSON) is bad input, not a server error.
+        if let Some(code) = e.as_database_error().and_then(|d| d.code())
+            && matches!(code.as_ref(), "22021" | "22P05")
+        {
+            return Self::invalid(
+                &[],
+                "string_type",
+                "Input holds a character that cannot be stored (NUL)",
+            );
+        }
         Self::Internal(format!("database: {e}"))
     }
 }

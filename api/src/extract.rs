@@ -26,11 +26,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<Self> {
         let query = parts.uri.query().unwrap_or("");
-        Ok(Self(
-            url::form_urlencoded::parse(query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ))
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        // PostgreSQL stores no NUL in text: refused here, not as a 500.
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, v)| v.contains('\0') || k.contains('\0'))
+        {
+            return Err(ApiError::invalid(
+                &["query", k.as_str()],
+                "string_type",
+                "Input should not contain a NUL character",
+            ));
+        }
+        Ok(Self(pairs))
     }
 }
 

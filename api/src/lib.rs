@@ -9,16 +9,19 @@
 //! Depends on `core` and `scheduler`; never on `webserver` (nor it on us).
 
 mod auth;
+mod backfills;
 mod connections;
 mod dag_runs;
 mod dags;
 mod error;
 mod extract;
+mod hitl;
 mod import_errors;
 mod logs;
 mod monitor;
 mod pools;
 mod task_instances;
+mod tasks;
 mod time;
 mod variables;
 mod xcoms;
@@ -89,7 +92,10 @@ fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(connections::router())
         .merge(pools::router())
         .merge(import_errors::router())
-        .merge(monitor::router());
+        .merge(monitor::router())
+        .merge(backfills::router())
+        .merge(hitl::router())
+        .merge(tasks::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v2", v2)
         .merge(auth::router())

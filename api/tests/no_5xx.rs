@@ -17,6 +17,7 @@ const SEGMENTS: &[&str] = &[
     "%C3%BC",
     "0",
     "99999999999999999999",
+    "a%00b",
 ];
 const QUERIES: &[&str] = &[
     "",
@@ -25,6 +26,7 @@ const QUERIES: &[&str] = &[
     "limit=99999999999999999999",
     "logical_date_gte=2026-13-45&paused=2",
     "map_index=abc&deserialize=perhaps",
+    "tags=a%00b&dag_id=x%00&dag_id_pattern=%00",
 ];
 
 fn bodies() -> Vec<Option<String>> {
@@ -35,6 +37,15 @@ fn bodies() -> Vec<Option<String>> {
         Some("null".to_owned()),
         Some("{\"logical_date\": 5, \"is_paused\": \"x\", \"slots\": 1e99}".to_owned()),
         Some("\u{0}garbage".to_owned()),
+        // Valid JSON whose strings PostgreSQL cannot store.
+        Some(
+            json!({"key": "k\u{0}", "value": "v\u{0}", "name": "p\u{0}", "slots": 1,
+                    "description": "\u{0}", "dag_id": "d", "dag_run_id": "r\u{0}",
+                    "logical_date": null, "conf": {"\u{0}": "\u{0}"},
+                    "chosen_options": ["\u{0}"], "from_date": "2026-01-01T00:00:00Z",
+                    "to_date": "2026-01-02T00:00:00Z", "dag_run_conf": {"a": "\u{0}"}})
+            .to_string(),
+        ),
         Some(
             json!({"key": "k", "value": {"deep": [1, {"x": null}]}, "name": "n", "slots": -2,
                     "connection_id": "c", "conn_type": "t", "port": 99999, "task_ids": [[1, 2]],

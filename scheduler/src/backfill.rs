@@ -355,10 +355,13 @@ pub fn planned_runs(
                 "the range holds more than {MAX_PLANNED_RUNS} runs: backfill a shorter one"
             )));
         }
-        last = Some(info.data_interval);
-        if info.data_interval.end < now {
-            out.push(info);
+        // Intervals only grow: once one has not ended, none after it has,
+        // so a range far in the future ends here rather than walking it.
+        if info.data_interval.end >= now {
+            break;
         }
+        last = Some(info.data_interval);
+        out.push(info);
     }
     Ok(out)
 }

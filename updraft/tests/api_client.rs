@@ -2,7 +2,9 @@
 //! `scripts/api-clients.sh` into a venv outside the clone) against a real
 //! `updraft standalone`: list DAGs, unpause, trigger with conf, poll the run
 //! to success, list its task instances, read a log, read an XCom, clear a
-//! task and see it run again, set and get a variable. The script is
+//! task and see it run again, set and get a variable, create a backfill and
+//! see its runs succeed, answer a pending approval and see the downstream
+//! task run. The script is
 //! `tests/api_clients/client_v3.py`; it prints one JSON line.
 
 mod support;
@@ -21,6 +23,20 @@ from airflow.providers.standard.operators.bash import BashOperator
 
 with DAG(dag_id='api_client', schedule=None, start_date=datetime(2026, 1, 1)):
     BashOperator(task_id='say', bash_command='echo {{ dag_run.conf[\"greeting\"] }}')
+";
+
+/// A daily DAG to backfill, and an approval gate in front of a Bash task.
+const MORE_DAGS: &str = "\
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+with DAG(dag_id='api_client_daily', schedule='@daily', start_date=datetime(2026, 1, 1), catchup=False):
+    BashOperator(task_id='day', bash_command='echo {{ ds }}')
+
+with DAG(dag_id='api_client_hitl', schedule=None, start_date=datetime(2026, 1, 1)):
+    ApprovalOperator(task_id='gate', subject='Ship it?') >> BashOperator(task_id='after', bash_command='echo shipped')
 ";
 
 /// The venv's python, installed once per test process.
@@ -43,6 +59,7 @@ async fn official_v3_client_drives_a_run() {
     let python = client_python();
     let u = Updraft::new().await;
     u.write_dag("api_client.py", DAG);
+    u.write_dag("api_client_more.py", MORE_DAGS);
     u.ok(&[
         "users",
         "create",
@@ -61,7 +78,8 @@ async fn official_v3_client_drives_a_run() {
     let server = Server::start(standalone);
     // The DAG is loaded by the standalone's processor: wait for it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !u.dag_ids().iter().any(|d| d == "api_client") {
+    let wanted = ["api_client", "api_client_daily", "api_client_hitl"];
+    while !wanted.iter().all(|w| u.dag_ids().iter().any(|d| d == w)) {
         assert!(
             std::time::Instant::now() < deadline,
             "DAG not loaded in 60 s"
@@ -102,4 +120,26 @@ async fn official_v3_client_drives_a_run() {
         .await
         .expect("variable row");
     assert_eq!(var, "v-1");
+    assert_eq!(
+        checks["backfill_runs"],
+        serde_json::json!(["success", "success"])
+    );
+    assert_eq!(checks["hitl_answered"], serde_json::json!(["Approve"]));
+    assert_eq!(checks["after_state"], "success");
+    let backfill_runs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM backfill_dag_run bdr JOIN dag_run r ON r.id = bdr.dag_run_id
+          WHERE r.dag_id = 'api_client_daily' AND r.state = 'success'",
+    )
+    .fetch_one(&u.db.pool)
+    .await
+    .expect("backfill rows");
+    assert_eq!(backfill_runs, 2);
+    let answered_by: Value = sqlx::query_scalar(
+        "SELECT h.responded_by FROM hitl_detail h JOIN task_instance t ON t.id = h.ti_id
+          WHERE t.dag_id = 'api_client_hitl'",
+    )
+    .fetch_one(&u.db.pool)
+    .await
+    .expect("hitl row");
+    assert_eq!(answered_by["name"], "robot");
 }

@@ -165,12 +165,16 @@ pub async fn list_closed(pool: &PgPool, limit: i64) -> Result<Vec<Detail>> {
     .await?)
 }
 
-/// Every request of one run's task instances, open or closed, by task:
-/// the run page's own "Required actions".
-pub async fn list_for_run(pool: &PgPool, dag_id: &str, run_id: &str) -> Result<Vec<Detail>> {
+/// The requests of one run (`None`: of any DAG or run), in task order:
+/// the REST API's `hitlDetails` list and a run page's own "Required actions".
+pub async fn list_for_run(
+    pool: &PgPool,
+    dag_id: Option<&str>,
+    run_id: Option<&str>,
+) -> Result<Vec<Detail>> {
     Ok(sqlx::query_as(detail_sql!(
-        "WHERE t.dag_id = $1 AND t.run_id = $2
-          ORDER BY t.task_id, t.map_index"
+        "WHERE ($1::text IS NULL OR t.dag_id = $1) AND ($2::text IS NULL OR t.run_id = $2)
+          ORDER BY t.dag_id, t.run_id, t.task_id, t.map_index"
     ))
     .bind(dag_id)
     .bind(run_id)
@@ -261,6 +265,36 @@ pub async fn answer(conn: &mut PgConnection, ti_id: Uuid, a: &Answer) -> Result<
     .await?;
     super::ti_state::resume_deferred(conn, ti_id, Utc::now()).await?;
     Ok(Answered::Applied)
+}
+
+/// A person's answer as the UI and the REST API record it: [`answer`],
+/// then, when applied, the `hitl_answered` audit row by `by_user` (its
+/// `extra` with `"source": source`) and the wake-up that makes the
+/// scheduler resume the try, all in the caller's transaction.
+pub async fn respond(
+    conn: &mut PgConnection,
+    d: &Detail,
+    a: &Answer,
+    by_user: &str,
+    source: &str,
+) -> Result<Answered> {
+    let outcome = answer(conn, d.ti_id, a).await?;
+    if outcome != Answered::Applied {
+        return Ok(outcome);
+    }
+    let entry = super::audit::AuditEntry {
+        event: "hitl_answered",
+        owner: by_user,
+        dag_id: Some(&d.dag_id),
+        extra: serde_json::json!({
+            "ti_id": d.ti_id, "run_id": d.run_id, "task_id": d.task_id,
+            "map_index": d.map_index, "chosen_options": a.chosen_options,
+            "params_input": a.params_input, "source": source,
+        }),
+    };
+    super::audit::record(conn, &entry).await?;
+    super::events::notify(conn, super::events::TI_FINISHED).await?;
+    Ok(outcome)
 }
 
 /// The request of a resumed try ran out of time (the try checks, at

@@ -15,8 +15,10 @@ import traceback
 import urllib.request
 
 import airflow_client.client as client
-from airflow_client.client.api import dag_api, dag_run_api, task_instance_api, variable_api, x_com_api
+from airflow_client.client.api import backfill_api, dag_api, dag_run_api, task_instance_api, variable_api, x_com_api
 from airflow_client.client.models import (
+    BackfillPostBody,
+    UpdateHITLDetailPayload,
     ClearTaskInstancesBody,
     ClearTaskInstancesBodyTaskIdsInner,
     DAGPatchBody,
@@ -46,6 +48,64 @@ def wait_for_end(runs, dag_id, run_id, seconds=90):
             return state
         time.sleep(0.25)
     return state
+
+
+def backfill(api, checks, dag_id="api_client_daily"):
+    """Backfills two days and waits for both runs to succeed."""
+    dags = dag_api.DAGApi(api)
+    runs = dag_run_api.DagRunApi(api)
+    backfills = backfill_api.BackfillApi(api)
+    dags.patch_dag(dag_id, DAGPatchBody(is_paused=False))
+    body = BackfillPostBody(
+        dag_id=dag_id,
+        from_date="2026-02-01T00:00:00Z",
+        to_date="2026-02-02T00:00:00Z",
+        max_active_runs=2,
+        dag_run_conf={},
+    )
+    dry = backfills.create_backfill_dry_run(body)
+    checks["backfill_dry_run"] = [b.logical_date.isoformat() for b in dry.backfills]
+    assert dry.total_entries == 2, dry
+    created = backfills.create_backfill(body)
+    checks["backfill_id"] = created.id
+    listed = backfills.list_backfills(dag_id=dag_id)
+    assert [b.id for b in listed.backfills] == [created.id], listed
+    deadline = time.monotonic() + 90
+    states = []
+    while time.monotonic() < deadline:
+        page = runs.get_dag_runs(dag_id, run_type=["backfill"])
+        states = sorted(str(r.state.value) for r in page.dag_runs)
+        if len(states) == 2 and all(s in ("success", "failed") for s in states):
+            break
+        time.sleep(0.25)
+    checks["backfill_runs"] = states
+    assert states == ["success", "success"], states
+
+
+def approve(api, checks, dag_id="api_client_hitl"):
+    """Triggers the gated DAG, answers the approval, waits for the task after it."""
+    dags = dag_api.DAGApi(api)
+    runs = dag_run_api.DagRunApi(api)
+    tis = task_instance_api.TaskInstanceApi(api)
+    dags.patch_dag(dag_id, DAGPatchBody(is_paused=False))
+    run = runs.trigger_dag_run(dag_id, TriggerDAGRunPostBody(dag_run_id="hitl_run", logical_date=None))
+    deadline = time.monotonic() + 90
+    pending = []
+    while time.monotonic() < deadline:
+        pending = [d for d in tis.get_hitl_details(dag_id, run.dag_run_id).hitl_details if not d.response_received]
+        if pending:
+            break
+        time.sleep(0.25)
+    assert pending, "no pending approval"
+    checks["hitl_subject"] = pending[0].subject
+    answer = tis.update_hitl_detail(
+        dag_id, run.dag_run_id, "gate", -1, UpdateHITLDetailPayload(chosen_options=["Approve"])
+    )
+    checks["hitl_answered"] = answer.chosen_options
+    checks["hitl_state"] = wait_for_end(runs, dag_id, run.dag_run_id)
+    after = tis.get_task_instance(dag_id, run.dag_run_id, "after")
+    checks["after_state"] = str(after.state.value) if after.state else None
+    assert checks["after_state"] == "success", checks
 
 
 def main():
@@ -117,6 +177,9 @@ def main():
             got = variables.get_variable("api_client_var")
             checks["variable"] = got.value
             assert got.value == "v-1", got.value
+
+            backfill(api, checks)
+            approve(api, checks)
         print(json.dumps({"ok": True, "checks": checks}, default=str))
         return 0
     except Exception as e:  # noqa: BLE001 - reported as the test's failure

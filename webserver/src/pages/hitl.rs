@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value as Json, json};
-use updraft_core::store::events;
 use updraft_core::store::hitl::{self, Answer, Answered, Detail};
 use uuid::Uuid;
 
@@ -350,7 +349,8 @@ async fn respond(
         responded_by: json!({"id": user_id, "name": me.user.username}),
     };
     let refused = |code: StatusCode, msg: &str| Ok((code, msg.to_owned()).into_response());
-    match hitl::answer(&mut tx, ti_id, &answer).await? {
+    // Answer, audit row and wake-up: the same function as the REST API's.
+    match hitl::respond(&mut tx, &d, &answer, &me.user.username, "ui").await? {
         Answered::Applied => {}
         Answered::NotFound => {
             return refused(
@@ -372,18 +372,6 @@ async fn respond(
         }
         Answered::Invalid(why) => return refused(StatusCode::UNPROCESSABLE_ENTITY, &why),
     }
-    me.audit(
-        &mut tx,
-        "hitl_answered",
-        Some(&d.dag_id),
-        json!({
-             "ti_id": ti_id, "run_id": d.run_id, "task_id": d.task_id,
-             "map_index": d.map_index, "chosen_options": answer.chosen_options,
-             "params_input": answer.params_input ,
-        }),
-    )
-    .await?;
-    events::notify(&mut tx, events::TI_FINISHED).await?;
     tx.commit().await?;
     Ok(Redirect::to("/required-actions").into_response())
 }

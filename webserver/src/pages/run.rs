@@ -99,7 +99,7 @@ async fn details(
         order: Order::NewestFirst,
     };
     let mut found = browse::task_instances(&state.pool, &filter, page).await?;
-    let requests = hitl::list_for_run(&state.pool, &dag_id, &run_id)
+    let requests = hitl::list_for_run(&state.pool, Some(&dag_id), Some(&run_id))
         .await?
         .iter()
         .map(TiRequestView::from)
