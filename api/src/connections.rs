@@ -156,7 +156,7 @@ fn not_found(id: &str) -> ApiError {
         (status = 403, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_connections(
+pub(crate) async fn get_connections(
     State(state): State<ApiState>,
     caller: Caller,
     params: Params,
@@ -197,7 +197,7 @@ async fn get_connections(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_connection(
+pub(crate) async fn get_connection(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<String>,
@@ -220,7 +220,7 @@ async fn get_connection(
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn post_connection(
+pub(crate) async fn post_connection(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<ConnectionBody>,
@@ -262,7 +262,7 @@ async fn post_connection(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn patch_connection(
+pub(crate) async fn patch_connection(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<String>,
@@ -304,7 +304,7 @@ async fn patch_connection(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn delete_connection(
+pub(crate) async fn delete_connection(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<String>,

@@ -207,7 +207,7 @@ fn run_query(dag_id: &str, p: &Params) -> ApiResult<RunQuery> {
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_dag_runs(
+pub(crate) async fn get_dag_runs(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
@@ -254,7 +254,7 @@ async fn run_or_404(state: &ApiState, dag_id: &str, run_id: &str) -> ApiResult<R
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_dag_run(
+pub(crate) async fn get_dag_run(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
@@ -386,7 +386,7 @@ pub struct TriggerDagRunPostBody {
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn trigger_dag_run(
+pub(crate) async fn trigger_dag_run(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,

@@ -180,7 +180,7 @@ fn dag_query(p: &Params) -> ApiResult<DagQuery> {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_dags(
+pub(crate) async fn get_dags(
     State(state): State<ApiState>,
     caller: Caller,
     params: Params,
@@ -215,7 +215,7 @@ async fn one(state: &ApiState, dag_id: &str) -> ApiResult<DagEntry> {
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_dag(
+pub(crate) async fn get_dag(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
@@ -243,7 +243,7 @@ pub struct DagPatchBody {
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn patch_dag(
+pub(crate) async fn patch_dag(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,

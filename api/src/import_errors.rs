@@ -63,7 +63,7 @@ pub struct ImportErrorCollectionResponse {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_import_errors(
+pub(crate) async fn get_import_errors(
     State(state): State<ApiState>,
     caller: Caller,
     params: Params,
@@ -93,7 +93,7 @@ async fn get_import_errors(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_import_error(
+pub(crate) async fn get_import_error(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<i64>,

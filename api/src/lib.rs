@@ -20,6 +20,7 @@ mod monitor;
 mod pools;
 mod task_instances;
 mod time;
+mod v1;
 mod variables;
 mod xcoms;
 
@@ -113,6 +114,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v2/openapi.json", get(serve_doc.clone()))
         .route("/openapi.json", get(serve_doc))
         .route("/api/v2/{*rest}", any(not_found))
+        .merge(v1::router())
         .with_state(state)
 }
 

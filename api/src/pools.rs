@@ -116,7 +116,7 @@ fn not_found(name: &str) -> ApiError {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_pools(
+pub(crate) async fn get_pools(
     State(state): State<ApiState>,
     caller: Caller,
     params: Params,
@@ -168,7 +168,7 @@ async fn one(conn: &mut sqlx::PgConnection, name: &str) -> ApiResult<PoolRespons
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_pool(
+pub(crate) async fn get_pool(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(name): PathOf<String>,
@@ -188,7 +188,7 @@ async fn get_pool(
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn post_pool(
+pub(crate) async fn post_pool(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<PoolBody>,
@@ -241,7 +241,7 @@ async fn post_pool(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn patch_pool(
+pub(crate) async fn patch_pool(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(name): PathOf<String>,
@@ -294,7 +294,7 @@ async fn patch_pool(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn delete_pool(
+pub(crate) async fn delete_pool(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(name): PathOf<String>,

@@ -180,7 +180,7 @@ pub(crate) async fn by_ids(state: &ApiState, ids: &[Uuid]) -> ApiResult<Vec<Task
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_task_instances(
+pub(crate) async fn get_task_instances(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
@@ -254,7 +254,7 @@ pub(crate) async fn one(
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_task_instance(
+pub(crate) async fn get_task_instance(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
@@ -444,7 +444,7 @@ fn yes() -> bool {
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn clear_task_instances(
+pub(crate) async fn clear_task_instances(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,

@@ -85,7 +85,7 @@ enum VariableOrder {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn get_variables(
+pub(crate) async fn get_variables(
     State(state): State<ApiState>,
     caller: Caller,
     params: Params,
@@ -140,7 +140,7 @@ fn not_found(key: &str) -> ApiError {
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_variable(
+pub(crate) async fn get_variable(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(key): PathOf<String>,
@@ -174,7 +174,7 @@ fn check_key(key: &str) -> ApiResult<()> {
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn post_variable(
+pub(crate) async fn post_variable(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<VariableBody>,
@@ -223,7 +223,7 @@ async fn post_variable(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-async fn patch_variable(
+pub(crate) async fn patch_variable(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(key): PathOf<String>,
@@ -285,7 +285,7 @@ async fn patch_variable(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn delete_variable(
+pub(crate) async fn delete_variable(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(key): PathOf<String>,

@@ -92,7 +92,7 @@ fn xcom_response(ti: &TiEntry, row: xcom::XComEntry, value: Option<Value>) -> XC
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_xcom_entries(
+pub(crate) async fn get_xcom_entries(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
@@ -126,7 +126,7 @@ async fn get_xcom_entries(
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-async fn get_xcom_entry(
+pub(crate) async fn get_xcom_entry(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id, key)): PathOf<(String, String, String, String)>,

@@ -1,0 +1,353 @@
+//! Variables, Connections and Pools (CRUD), import errors, `/health` and
+//! `/version` in Airflow 2's shapes, answered by the v2 handlers. Airflow 2
+//! answers a create with 200 (v2: 201).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use updraft_core::store::health::{self, Health, Thresholds};
+
+use super::auth::BasicCaller;
+use super::error::{Json, PathOf, V1Result};
+use crate::ApiState;
+use crate::connections::{self, ConnectionBody, ConnectionResponse};
+use crate::extract::{Body, Params, PathOf as P};
+use crate::import_errors::{self, ImportErrorResponse};
+use crate::pools::{self, PoolBody, PoolPatchBody, PoolResponse};
+use crate::variables::{self, VariableBody, VariableResponse};
+
+
+/// `Variable` (and `VariableCollectionItem`).
+#[derive(Debug, Serialize)]
+pub struct Variable {
+    pub key: String,
+    pub value: String,
+    pub description: Option<String>,
+}
+
+impl From<VariableResponse> for Variable {
+    fn from(v: VariableResponse) -> Self {
+        Self {
+            key: v.key,
+            value: v.value,
+            description: v.description,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariableCollection {
+    pub variables: Vec<Variable>,
+    pub total_entries: i64,
+}
+
+pub(super) async fn get_variables(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    params: Params,
+) -> V1Result<axum::Json<VariableCollection>> {
+    let page = variables::get_variables(state, caller, params).await?.0;
+    Ok(axum::Json(VariableCollection {
+        variables: page.variables.into_iter().map(Variable::from).collect(),
+        total_entries: page.total_entries,
+    }))
+}
+
+pub(super) async fn get_variable(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(key): PathOf<String>,
+) -> V1Result<axum::Json<Variable>> {
+    let v = variables::get_variable(state, caller, P(key)).await?.0;
+    Ok(axum::Json(v.into()))
+}
+
+pub(super) async fn post_variable(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    Json(body): Json<VariableBody>,
+) -> V1Result<axum::Json<Variable>> {
+    let (_, v) = variables::post_variable(state, caller, Body(body)).await?;
+    Ok(axum::Json(v.0.into()))
+}
+
+pub(super) async fn patch_variable(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(key): PathOf<String>,
+    params: Params,
+    Json(body): Json<VariableBody>,
+) -> V1Result<axum::Json<Variable>> {
+    let v = variables::patch_variable(state, caller, P(key), params, Body(body))
+        .await?
+        .0;
+    Ok(axum::Json(v.into()))
+}
+
+pub(super) async fn delete_variable(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(key): PathOf<String>,
+) -> V1Result<StatusCode> {
+    Ok(variables::delete_variable(state, caller, P(key)).await?)
+}
+
+/// `Connection` without its password (never returned).
+#[derive(Debug, Serialize)]
+pub struct Connection {
+    pub connection_id: String,
+    pub conn_type: String,
+    pub description: Option<String>,
+    pub host: Option<String>,
+    pub login: Option<String>,
+    pub schema: Option<String>,
+    pub port: Option<i32>,
+    pub extra: Option<String>,
+}
+
+impl From<ConnectionResponse> for Connection {
+    fn from(c: ConnectionResponse) -> Self {
+        Self {
+            connection_id: c.connection_id,
+            conn_type: c.conn_type,
+            description: c.description,
+            host: c.host,
+            login: c.login,
+            schema: c.schema,
+            port: c.port,
+            extra: c.extra,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnectionCollection {
+    pub connections: Vec<Connection>,
+    pub total_entries: i64,
+}
+
+pub(super) async fn get_connections(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    params: Params,
+) -> V1Result<axum::Json<ConnectionCollection>> {
+    let page = connections::get_connections(state, caller, params).await?.0;
+    Ok(axum::Json(ConnectionCollection {
+        connections: page.connections.into_iter().map(Connection::from).collect(),
+        total_entries: page.total_entries,
+    }))
+}
+
+pub(super) async fn get_connection(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(id): PathOf<String>,
+) -> V1Result<axum::Json<Connection>> {
+    let c = connections::get_connection(state, caller, P(id)).await?.0;
+    Ok(axum::Json(c.into()))
+}
+
+pub(super) async fn post_connection(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    Json(body): Json<ConnectionBody>,
+) -> V1Result<axum::Json<Connection>> {
+    let (_, c) = connections::post_connection(state, caller, Body(body)).await?;
+    Ok(axum::Json(c.0.into()))
+}
+
+pub(super) async fn patch_connection(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(id): PathOf<String>,
+    Json(body): Json<ConnectionBody>,
+) -> V1Result<axum::Json<Connection>> {
+    let c = connections::patch_connection(state, caller, P(id), Body(body))
+        .await?
+        .0;
+    Ok(axum::Json(c.into()))
+}
+
+pub(super) async fn delete_connection(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(id): PathOf<String>,
+) -> V1Result<StatusCode> {
+    Ok(connections::delete_connection(state, caller, P(id)).await?)
+}
+
+/// `Pool`.
+#[derive(Debug, Serialize)]
+pub struct Pool {
+    pub name: String,
+    pub slots: i32,
+    pub occupied_slots: i64,
+    pub used_slots: i64,
+    pub running_slots: i64,
+    pub queued_slots: i64,
+    pub scheduled_slots: i64,
+    pub open_slots: i64,
+    pub deferred_slots: i64,
+    pub description: Option<String>,
+    pub include_deferred: bool,
+}
+
+impl From<PoolResponse> for Pool {
+    fn from(p: PoolResponse) -> Self {
+        Self {
+            name: p.name,
+            slots: p.slots,
+            occupied_slots: p.occupied_slots,
+            // Airflow 2's `used_slots` is the same count as `occupied_slots`.
+            used_slots: p.occupied_slots,
+            running_slots: p.running_slots,
+            queued_slots: p.queued_slots,
+            scheduled_slots: p.scheduled_slots,
+            open_slots: p.open_slots,
+            deferred_slots: p.deferred_slots,
+            description: p.description,
+            include_deferred: p.include_deferred,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PoolCollection {
+    pub pools: Vec<Pool>,
+    pub total_entries: i64,
+}
+
+/// The writable fields of `Pool`.
+#[derive(Debug, Deserialize)]
+pub struct PoolWrite {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub slots: Option<i32>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub include_deferred: Option<bool>,
+}
+
+pub(super) async fn get_pools(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    params: Params,
+) -> V1Result<axum::Json<PoolCollection>> {
+    let page = pools::get_pools(state, caller, params).await?.0;
+    Ok(axum::Json(PoolCollection {
+        pools: page.pools.into_iter().map(Pool::from).collect(),
+        total_entries: page.total_entries,
+    }))
+}
+
+pub(super) async fn get_pool(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(name): PathOf<String>,
+) -> V1Result<axum::Json<Pool>> {
+    let p = pools::get_pool(state, caller, P(name)).await?.0;
+    Ok(axum::Json(p.into()))
+}
+
+pub(super) async fn post_pool(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    Json(body): Json<PoolWrite>,
+) -> V1Result<axum::Json<Pool>> {
+    let (Some(name), Some(slots)) = (body.name, body.slots) else {
+        return Err(super::error::V1Error::bad_request(
+            "`name` and `slots` are required",
+        ));
+    };
+    let v2_body = PoolBody {
+        name,
+        slots,
+        description: body.description,
+        include_deferred: body.include_deferred.unwrap_or(false),
+    };
+    let (_, p) = pools::post_pool(state, caller, Body(v2_body)).await?;
+    Ok(axum::Json(p.0.into()))
+}
+
+pub(super) async fn patch_pool(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(name): PathOf<String>,
+    params: Params,
+    Json(body): Json<PoolWrite>,
+) -> V1Result<axum::Json<Pool>> {
+    let v2_body = PoolPatchBody {
+        pool: body.name,
+        slots: body.slots,
+        description: body.description,
+        include_deferred: body.include_deferred,
+    };
+    let p = pools::patch_pool(state, caller, P(name), params, Body(v2_body))
+        .await?
+        .0;
+    Ok(axum::Json(p.into()))
+}
+
+pub(super) async fn delete_pool(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    PathOf(name): PathOf<String>,
+) -> V1Result<StatusCode> {
+    Ok(pools::delete_pool(state, caller, P(name)).await?)
+}
+
+/// `ImportError`.
+#[derive(Debug, Serialize)]
+pub struct ImportError {
+    pub import_error_id: i64,
+    pub timestamp: DateTime<Utc>,
+    pub filename: String,
+    pub stack_trace: String,
+}
+
+impl From<ImportErrorResponse> for ImportError {
+    fn from(e: ImportErrorResponse) -> Self {
+        Self {
+            import_error_id: e.import_error_id,
+            timestamp: e.timestamp,
+            filename: e.filename,
+            stack_trace: e.stack_trace,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportErrorCollection {
+    pub import_errors: Vec<ImportError>,
+    pub total_entries: i64,
+}
+
+pub(super) async fn get_import_errors(
+    state: State<ApiState>,
+    BasicCaller(caller): BasicCaller,
+    params: Params,
+) -> V1Result<axum::Json<ImportErrorCollection>> {
+    let page = import_errors::get_import_errors(state, caller, params)
+        .await?
+        .0;
+    Ok(axum::Json(ImportErrorCollection {
+        import_errors: page.import_errors.into_iter().map(ImportError::from).collect(),
+        total_entries: page.total_entries,
+    }))
+}
+
+/// `GET /health` (public): Airflow 2's shape, from the shared check.
+pub(super) async fn get_health(State(state): State<ApiState>) -> axum::Json<Health> {
+    axum::Json(health::check(&state.pool, &Thresholds::default(), Utc::now()).await)
+}
+
+/// `GET /version`.
+pub(super) async fn get_version() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "git_version": null,
+    }))
+}
