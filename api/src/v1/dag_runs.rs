@@ -109,7 +109,9 @@ pub(super) async fn get_dag_run(
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String)>,
 ) -> V1Result<axum::Json<DagRun>> {
-    let run = v2::get_dag_run(state, caller, crate::extract::PathOf(ids)).await?.0;
+    let run = v2::get_dag_run(state, caller, crate::extract::PathOf(ids))
+        .await?
+        .0;
     Ok(axum::Json(run.into()))
 }
 

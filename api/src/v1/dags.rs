@@ -120,7 +120,9 @@ pub(super) async fn get_dag(
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
 ) -> V1Result<axum::Json<Dag>> {
-    let dag = v2::get_dag(state, caller, crate::extract::PathOf(dag_id)).await?.0;
+    let dag = v2::get_dag(state, caller, crate::extract::PathOf(dag_id))
+        .await?
+        .0;
     Ok(axum::Json(dag.into()))
 }
 

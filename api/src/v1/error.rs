@@ -10,8 +10,7 @@ use serde::Serialize;
 use crate::error::ApiError;
 
 /// Where Airflow 2.10's error types point.
-const TYPE_BASE: &str =
-    "https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/";
+const TYPE_BASE: &str = "https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/";
 
 /// The body of every `/api/v1` 4xx/5xx.
 #[derive(Debug, Serialize)]
@@ -45,7 +44,9 @@ impl V1Error {
             ApiError::BadRequest(_) | ApiError::Validation(_) => {
                 (StatusCode::BAD_REQUEST, "Bad Request", "BadRequest")
             }
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthenticated"),
+            ApiError::Unauthorized(_) => {
+                (StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthenticated")
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden", "PermissionDenied"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "Not Found", "NotFound"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "Conflict", "AlreadyExists"),
@@ -54,13 +55,21 @@ impl V1Error {
                 "Unsupported Media Type",
                 "BadRequest",
             ),
-            ApiError::TooManyRequests(_) => {
-                (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", "Unauthenticated")
-            }
-            ApiError::PayloadTooLarge(_) => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", "BadRequest")
-            }
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "Unknown"),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                "Unauthenticated",
+            ),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                "BadRequest",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "Unknown",
+            ),
         }
     }
 

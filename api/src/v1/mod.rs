@@ -53,7 +53,10 @@ pub fn router() -> Router<ApiState> {
             "/dags/{dag_id}/clearTaskInstances",
             post(task_instances::clear_task_instances),
         )
-        .route("/variables", get(res::get_variables).post(res::post_variable))
+        .route(
+            "/variables",
+            get(res::get_variables).post(res::post_variable),
+        )
         .route(
             "/variables/{variable_key}",
             get(res::get_variable)

@@ -17,7 +17,6 @@ use crate::import_errors::{self, ImportErrorResponse};
 use crate::pools::{self, PoolBody, PoolPatchBody, PoolResponse};
 use crate::variables::{self, VariableBody, VariableResponse};
 
-
 /// `Variable` (and `VariableCollectionItem`).
 #[derive(Debug, Serialize)]
 pub struct Variable {
@@ -334,7 +333,11 @@ pub(super) async fn get_import_errors(
         .await?
         .0;
     Ok(axum::Json(ImportErrorCollection {
-        import_errors: page.import_errors.into_iter().map(ImportError::from).collect(),
+        import_errors: page
+            .import_errors
+            .into_iter()
+            .map(ImportError::from)
+            .collect(),
         total_entries: page.total_entries,
     }))
 }

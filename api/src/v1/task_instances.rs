@@ -108,11 +108,20 @@ pub(super) async fn get_task_instances(
     PathOf(ids): PathOf<(String, String)>,
     params: Params,
 ) -> V1Result<axum::Json<TaskInstanceCollection>> {
-    let page = v2::get_task_instances(state, caller, crate::extract::PathOf(ids), v2_params(params))
-        .await?
-        .0;
+    let page = v2::get_task_instances(
+        state,
+        caller,
+        crate::extract::PathOf(ids),
+        v2_params(params),
+    )
+    .await?
+    .0;
     Ok(axum::Json(TaskInstanceCollection {
-        task_instances: page.task_instances.into_iter().map(TaskInstance::from).collect(),
+        task_instances: page
+            .task_instances
+            .into_iter()
+            .map(TaskInstance::from)
+            .collect(),
         total_entries: page.total_entries,
     }))
 }
@@ -147,7 +156,10 @@ pub(super) async fn get_log(
     if wants_text {
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
     }
-    Ok(axum::Json(serde_json::json!({"continuation_token": null, "content": text})).into_response())
+    Ok(
+        axum::Json(serde_json::json!({"continuation_token": null, "content": text}))
+            .into_response(),
+    )
 }
 
 /// Airflow 2.10's `XCom` (`value` only in a single entry: the stored JSON
