@@ -135,7 +135,7 @@ pub struct TriggerBody {
 }
 
 /// Trigger a run: `logical_date` or `execution_date` (not two different
-/// ones, as Airflow 2), absent for now.
+/// ones, as Airflow 2); neither: now (a 2.x run always has one).
 pub(super) async fn trigger_dag_run(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -148,10 +148,10 @@ pub(super) async fn trigger_dag_run(
                 "logical_date conflicts with execution_date",
             ));
         }
-        (l, e) => l.or(e),
+        (l, e) => l.or(e).unwrap_or_else(Utc::now),
     };
     let v2_body = TriggerDagRunPostBody {
-        logical_date: Some(logical_date),
+        logical_date: Some(Some(logical_date)),
         dag_run_id: body.dag_run_id,
         data_interval_start: body.data_interval_start,
         data_interval_end: body.data_interval_end,

@@ -24,7 +24,8 @@ pub struct TaskInstance {
     pub task_display_name: String,
     pub dag_id: String,
     pub dag_run_id: String,
-    pub execution_date: Option<DateTime<Utc>>,
+    /// The run's logical date, or (a run without one) when it ran.
+    pub execution_date: DateTime<Utc>,
     pub start_date: Option<DateTime<Utc>>,
     pub end_date: Option<DateTime<Utc>>,
     pub duration: Option<f64>,
@@ -32,8 +33,9 @@ pub struct TaskInstance {
     pub try_number: i32,
     pub map_index: i32,
     pub max_tries: i32,
-    pub hostname: Option<String>,
-    pub unixname: Option<String>,
+    /// Airflow 2's spec makes these two strings (empty until it runs).
+    pub hostname: String,
+    pub unixname: String,
     pub pool: String,
     pub pool_slots: i32,
     pub queue: Option<String>,
@@ -58,7 +60,7 @@ impl From<TaskInstanceResponse> for TaskInstance {
             task_display_name: t.task_display_name,
             dag_id: t.dag_id,
             dag_run_id: t.dag_run_id,
-            execution_date: t.logical_date,
+            execution_date: t.logical_date.unwrap_or(t.run_after),
             start_date: t.start_date,
             end_date: t.end_date,
             duration: t.duration,
@@ -66,8 +68,8 @@ impl From<TaskInstanceResponse> for TaskInstance {
             try_number: t.try_number,
             map_index: t.map_index,
             max_tries: t.max_tries,
-            hostname: t.hostname,
-            unixname: t.unixname,
+            hostname: t.hostname.unwrap_or_default(),
+            unixname: t.unixname.unwrap_or_default(),
             pool: t.pool,
             pool_slots: t.pool_slots,
             queue: t.queue,
@@ -137,8 +139,9 @@ pub(super) async fn get_task_instance(
     Ok(axum::Json(ti.into()))
 }
 
-/// A try's log: `{"continuation_token", "content"}` with the text in
-/// `content`, or the text itself with `Accept: text/plain`.
+/// A try's log: `{"continuation_token", "content"}` with the whole text in
+/// `content` (the token is a string in 2.x's spec; there is never more to
+/// read), or the text itself with `Accept: text/plain`.
 pub(super) async fn get_log(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -156,10 +159,7 @@ pub(super) async fn get_log(
     if wants_text {
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
     }
-    Ok(
-        axum::Json(serde_json::json!({"continuation_token": null, "content": text}))
-            .into_response(),
-    )
+    Ok(axum::Json(serde_json::json!({"continuation_token": "", "content": text})).into_response())
 }
 
 /// Airflow 2.10's `XCom` (`value` only in a single entry: the stored JSON
@@ -168,7 +168,7 @@ pub(super) async fn get_log(
 pub struct XCom {
     pub key: String,
     pub timestamp: DateTime<Utc>,
-    pub execution_date: Option<DateTime<Utc>>,
+    pub execution_date: DateTime<Utc>,
     pub map_index: i32,
     pub task_id: String,
     pub dag_id: String,
@@ -181,7 +181,7 @@ impl From<XComResponse> for XCom {
         Self {
             key: x.key,
             timestamp: x.timestamp,
-            execution_date: x.logical_date,
+            execution_date: x.logical_date.unwrap_or(x.run_after),
             map_index: x.map_index,
             task_id: x.task_id,
             dag_id: x.dag_id,
@@ -215,18 +215,15 @@ pub(super) async fn get_xcom_entries(
     }))
 }
 
-/// One entry, its value as the stored JSON text (v1's `value` is a string;
-/// `deserialize` is accepted and makes no difference here).
+/// One entry: `value` is the stored JSON as text, or with `deserialize`
+/// the value itself (a string as it is, anything else as JSON text), as
+/// Airflow 2 answers it.
 pub(super) async fn get_xcom_entry(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String, String, String)>,
     params: Params,
 ) -> V1Result<axum::Json<XCom>> {
-    let params = params.map(|k, v| match k.as_str() {
-        "deserialize" | "stringify" => (k, "false".to_owned()),
-        _ => (k, v),
-    });
     let entry = xcoms::get_xcom_entry(state, caller, crate::extract::PathOf(ids), params)
         .await?
         .0;
