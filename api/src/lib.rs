@@ -20,7 +20,7 @@ mod monitor;
 mod pools;
 mod task_instances;
 mod time;
-mod v1;
+pub mod v1;
 mod variables;
 mod xcoms;
 

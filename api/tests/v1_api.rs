@@ -448,25 +448,45 @@ async fn variables_connections_pools() {
     assert_eq!(errors.body["total_entries"], 0);
 }
 
-const V1_PATHS: &[&str] = &[
-    "/dags",
-    "/dags/{a}",
-    "/dags/{a}/dagRuns",
-    "/dags/{a}/dagRuns/{a}",
-    "/dags/{a}/dagRuns/{a}/taskInstances",
-    "/dags/{a}/dagRuns/{a}/taskInstances/{a}",
-    "/dags/{a}/dagRuns/{a}/taskInstances/{a}/logs/{a}",
-    "/dags/{a}/dagRuns/{a}/taskInstances/{a}/xcomEntries",
-    "/dags/{a}/dagRuns/{a}/taskInstances/{a}/xcomEntries/{a}",
-    "/dags/{a}/clearTaskInstances",
-    "/variables",
-    "/variables/{a}",
-    "/connections",
-    "/connections/{a}",
-    "/pools",
-    "/pools/{a}",
-    "/importErrors",
-];
+/// `template` with every `{param}` replaced by `segment`.
+fn fill(template: &str, segment: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        out.push_str(segment);
+        rest = rest[open..]
+            .find('}')
+            .map_or("", |close| &rest[open + close + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+// Invariant: the v1 document served at /api/v1/openapi.json lists every v1 route, with basic auth.
+#[tokio::test]
+async fn openapi_document() {
+    let (api, _) = api_with("Viewer").await;
+    let doc = v1(&api, "GET", "/openapi.json", None, None).await;
+    assert_eq!(doc.status, StatusCode::OK, "{doc:?}");
+    let paths = doc.body["paths"].as_object().expect("paths");
+    for path in [
+        "/dags",
+        "/dags/{dag_id}/dagRuns",
+        "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{task_try_number}",
+        "/dags/{dag_id}/clearTaskInstances",
+        "/pools/{pool_name}",
+        "/health",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    assert!(paths["/dags/{dag_id}"]["patch"].is_object());
+    assert_eq!(
+        doc.body["components"]["securitySchemes"]["Basic"]["scheme"],
+        "basic"
+    );
+    assert!(doc.body["components"]["schemas"]["DagRun"].is_object());
+}
 
 // Invariant: odd segments, queries and bodies on every v1 route answer below 500, and every 4xx in Airflow 2's problem shape.
 #[tokio::test]
@@ -491,10 +511,18 @@ async fn odd_input_never_gets_a_5xx() {
             .to_string(),
         ),
     ];
+    let doc = serde_json::to_value(updraft_api::v1::openapi()).expect("document");
+    let templates: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    assert!(templates.len() >= 15, "{templates:?}");
     let mut calls = 0;
-    for template in V1_PATHS {
+    for template in &templates {
         for (i, segment) in segments.iter().enumerate() {
-            let path = template.replace("{a}", segment);
+            let path = fill(template, segment);
             let query = queries[i % queries.len()];
             for method in ["GET", "POST", "PATCH", "DELETE"] {
                 // Each call checks the password (basic auth): bodies only where read.

@@ -5,6 +5,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Error, V1Result};
@@ -13,7 +14,7 @@ use crate::dag_runs::{self as v2, DagRunResponse, TriggerDagRunPostBody};
 use crate::extract::{Body, Params};
 
 /// Airflow 2.10's `DAGRun`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DagRun {
     pub dag_run_id: String,
     pub dag_id: String,
@@ -61,7 +62,7 @@ impl From<DagRunResponse> for DagRun {
 }
 
 /// `DAGRunCollection`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DagRunCollection {
     pub dag_runs: Vec<DagRun>,
     pub total_entries: i64,
@@ -84,6 +85,12 @@ fn v2_params(params: Params) -> Params {
     })
 }
 
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", tag = "DAGRun",
+    params(("dag_id" = String, Path)),
+    responses(
+        (status = 200, body = DagRunCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_dag_runs(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -104,6 +111,12 @@ pub(super) async fn get_dag_runs(
     }))
 }
 
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}", tag = "DAGRun",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path)),
+    responses(
+        (status = 200, body = DagRun),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_dag_run(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -116,7 +129,7 @@ pub(super) async fn get_dag_run(
 }
 
 /// The writable fields of Airflow 2's `DAGRun` (the client sends no others).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TriggerBody {
     #[serde(default)]
     pub dag_run_id: Option<String>,
@@ -136,6 +149,12 @@ pub struct TriggerBody {
 
 /// Trigger a run: `logical_date` or `execution_date` (not two different
 /// ones, as Airflow 2); neither: now (a 2.x run always has one).
+#[utoipa::path(post, path = "/dags/{dag_id}/dagRuns", tag = "DAGRun",
+    params(("dag_id" = String, Path)),
+    responses(
+        (status = 200, body = DagRun),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn trigger_dag_run(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,

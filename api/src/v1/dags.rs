@@ -5,6 +5,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Error, V1Result};
@@ -13,13 +14,13 @@ use crate::dags::{self as v2, DagPatchBody, DagResponse};
 use crate::extract::{Body, Params};
 
 /// A tag (`Tag`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Tag {
     pub name: String,
 }
 
 /// Airflow 2.10's `DAG`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Dag {
     pub dag_id: String,
     pub dag_display_name: String,
@@ -97,12 +98,17 @@ impl From<DagResponse> for Dag {
 }
 
 /// `DAGCollection`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DagCollection {
     pub dags: Vec<Dag>,
     pub total_entries: i64,
 }
 
+#[utoipa::path(get, path = "/dags", tag = "DAG",
+    responses(
+        (status = 200, body = DagCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_dags(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -115,6 +121,12 @@ pub(super) async fn get_dags(
     }))
 }
 
+#[utoipa::path(get, path = "/dags/{dag_id}", tag = "DAG",
+    params(("dag_id" = String, Path)),
+    responses(
+        (status = 200, body = Dag),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_dag(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -127,6 +139,12 @@ pub(super) async fn get_dag(
 }
 
 /// Airflow 2 takes a whole `DAG` object; only `is_paused` may change.
+#[utoipa::path(patch, path = "/dags/{dag_id}", tag = "DAG",
+    params(("dag_id" = String, Path)),
+    responses(
+        (status = 200, body = Dag),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn patch_dag(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,

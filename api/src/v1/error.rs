@@ -13,7 +13,7 @@ use crate::error::ApiError;
 const TYPE_BASE: &str = "https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/";
 
 /// The body of every `/api/v1` 4xx/5xx.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemBody {
     pub title: String,
     pub status: u16,

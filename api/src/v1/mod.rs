@@ -12,77 +12,91 @@ mod error;
 mod resources;
 mod task_instances;
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::ApiState;
 use crate::error::ApiError;
 use error::V1Error;
 use resources as res;
+use task_instances as tis;
 
-/// The routes under `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Airflow API (Stable)", version = "1.0.0",
+         description = "Updraft's implementation of Airflow 2.x's stable REST API (/api/v1)."),
+    servers((url = "/api/v1")),
+    modifiers(&BasicAuth),
+    security(("Basic" = [])),
+)]
+struct V1Doc;
+
+struct BasicAuth;
+
+impl Modify for BasicAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "Basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
+
+/// The v1 routes and their OpenAPI document (paths relative to `/api/v1`).
+fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(V1Doc::openapi())
+        .routes(routes!(dags::get_dags))
+        .routes(routes!(dags::get_dag, dags::patch_dag))
+        .routes(routes!(dag_runs::get_dag_runs, dag_runs::trigger_dag_run))
+        .routes(routes!(dag_runs::get_dag_run))
+        .routes(routes!(tis::get_task_instances))
+        .routes(routes!(tis::get_task_instance))
+        .routes(routes!(tis::get_log))
+        .routes(routes!(tis::get_xcom_entries))
+        .routes(routes!(tis::get_xcom_entry))
+        .routes(routes!(tis::clear_task_instances))
+        .routes(routes!(res::get_variables, res::post_variable))
+        .routes(routes!(
+            res::get_variable,
+            res::patch_variable,
+            res::delete_variable
+        ))
+        .routes(routes!(res::get_connections, res::post_connection))
+        .routes(routes!(
+            res::get_connection,
+            res::patch_connection,
+            res::delete_connection
+        ))
+        .routes(routes!(res::get_pools, res::post_pool))
+        .routes(routes!(res::get_pool, res::patch_pool, res::delete_pool))
+        .routes(routes!(res::get_import_errors))
+        .routes(routes!(res::get_health))
+        .routes(routes!(res::get_version))
+        .split_for_parts()
+}
+
+/// The v1 OpenAPI document (for tests and tools).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// `/api/v1/...` and its document at `/api/v1/openapi.json`.
 pub fn router() -> Router<ApiState> {
-    let dag_run = "/dags/{dag_id}/dagRuns/{dag_run_id}";
-    let ti = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}";
-    let v1 = Router::new()
-        .route("/dags", get(dags::get_dags))
-        .route("/dags/{dag_id}", get(dags::get_dag).patch(dags::patch_dag))
-        .route(
-            "/dags/{dag_id}/dagRuns",
-            get(dag_runs::get_dag_runs).post(dag_runs::trigger_dag_run),
-        )
-        .route(dag_run, get(dag_runs::get_dag_run))
-        .route(
-            &format!("{dag_run}/taskInstances"),
-            get(task_instances::get_task_instances),
-        )
-        .route(ti, get(task_instances::get_task_instance))
-        .route(
-            &format!("{ti}/logs/{{task_try_number}}"),
-            get(task_instances::get_log),
-        )
-        .route(
-            &format!("{ti}/xcomEntries"),
-            get(task_instances::get_xcom_entries),
-        )
-        .route(
-            &format!("{ti}/xcomEntries/{{xcom_key}}"),
-            get(task_instances::get_xcom_entry),
-        )
-        .route(
-            "/dags/{dag_id}/clearTaskInstances",
-            post(task_instances::clear_task_instances),
-        )
-        .route(
-            "/variables",
-            get(res::get_variables).post(res::post_variable),
-        )
-        .route(
-            "/variables/{variable_key}",
-            get(res::get_variable)
-                .patch(res::patch_variable)
-                .delete(res::delete_variable),
-        )
-        .route(
-            "/connections",
-            get(res::get_connections).post(res::post_connection),
-        )
-        .route(
-            "/connections/{connection_id}",
-            get(res::get_connection)
-                .patch(res::patch_connection)
-                .delete(res::delete_connection),
-        )
-        .route("/pools", get(res::get_pools).post(res::post_pool))
-        .route(
-            "/pools/{pool_name}",
-            get(res::get_pool)
-                .patch(res::patch_pool)
-                .delete(res::delete_pool),
-        )
-        .route("/importErrors", get(res::get_import_errors))
-        .route("/health", get(res::get_health))
-        .route("/version", get(res::get_version))
+    let (v1, doc) = routes();
+    let doc = Arc::new(doc);
+    let serve_doc = move || {
+        let doc = Arc::clone(&doc);
+        async move { axum::Json(doc.as_ref().clone()) }
+    };
+    let v1 = v1
+        .route("/openapi.json", get(serve_doc))
         .route("/{*rest}", any(not_found));
     Router::new().nest("/api/v1", v1)
 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use updraft_core::store::health::{self, Health, Thresholds};
+use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Result};
@@ -18,7 +19,7 @@ use crate::pools::{self, PoolBody, PoolPatchBody, PoolResponse};
 use crate::variables::{self, VariableBody, VariableResponse};
 
 /// `Variable` (and `VariableCollectionItem`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Variable {
     pub key: String,
     pub value: String,
@@ -35,12 +36,17 @@ impl From<VariableResponse> for Variable {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VariableCollection {
     pub variables: Vec<Variable>,
     pub total_entries: i64,
 }
 
+#[utoipa::path(get, path = "/variables", tag = "Variable",
+    responses(
+        (status = 200, body = VariableCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_variables(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -53,6 +59,12 @@ pub(super) async fn get_variables(
     }))
 }
 
+#[utoipa::path(get, path = "/variables/{variable_key}", tag = "Variable",
+    params(("variable_key" = String, Path)),
+    responses(
+        (status = 200, body = Variable),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_variable(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -62,6 +74,11 @@ pub(super) async fn get_variable(
     Ok(axum::Json(v.into()))
 }
 
+#[utoipa::path(post, path = "/variables", tag = "Variable",
+    responses(
+        (status = 200, body = Variable),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn post_variable(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -71,6 +88,12 @@ pub(super) async fn post_variable(
     Ok(axum::Json(v.0.into()))
 }
 
+#[utoipa::path(patch, path = "/variables/{variable_key}", tag = "Variable",
+    params(("variable_key" = String, Path)),
+    responses(
+        (status = 200, body = Variable),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn patch_variable(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -84,6 +107,12 @@ pub(super) async fn patch_variable(
     Ok(axum::Json(v.into()))
 }
 
+#[utoipa::path(delete, path = "/variables/{variable_key}", tag = "Variable",
+    params(("variable_key" = String, Path)),
+    responses(
+        (status = 204),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn delete_variable(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -93,7 +122,7 @@ pub(super) async fn delete_variable(
 }
 
 /// `Connection` without its password (never returned).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Connection {
     pub connection_id: String,
     pub conn_type: String,
@@ -120,12 +149,17 @@ impl From<ConnectionResponse> for Connection {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionCollection {
     pub connections: Vec<Connection>,
     pub total_entries: i64,
 }
 
+#[utoipa::path(get, path = "/connections", tag = "Connection",
+    responses(
+        (status = 200, body = ConnectionCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_connections(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -138,6 +172,12 @@ pub(super) async fn get_connections(
     }))
 }
 
+#[utoipa::path(get, path = "/connections/{connection_id}", tag = "Connection",
+    params(("connection_id" = String, Path)),
+    responses(
+        (status = 200, body = Connection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_connection(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -147,6 +187,11 @@ pub(super) async fn get_connection(
     Ok(axum::Json(c.into()))
 }
 
+#[utoipa::path(post, path = "/connections", tag = "Connection",
+    responses(
+        (status = 200, body = Connection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn post_connection(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -156,6 +201,12 @@ pub(super) async fn post_connection(
     Ok(axum::Json(c.0.into()))
 }
 
+#[utoipa::path(patch, path = "/connections/{connection_id}", tag = "Connection",
+    params(("connection_id" = String, Path)),
+    responses(
+        (status = 200, body = Connection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn patch_connection(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -168,6 +219,12 @@ pub(super) async fn patch_connection(
     Ok(axum::Json(c.into()))
 }
 
+#[utoipa::path(delete, path = "/connections/{connection_id}", tag = "Connection",
+    params(("connection_id" = String, Path)),
+    responses(
+        (status = 204),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn delete_connection(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -177,7 +234,7 @@ pub(super) async fn delete_connection(
 }
 
 /// `Pool`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Pool {
     pub name: String,
     pub slots: i32,
@@ -211,14 +268,14 @@ impl From<PoolResponse> for Pool {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PoolCollection {
     pub pools: Vec<Pool>,
     pub total_entries: i64,
 }
 
 /// The writable fields of `Pool`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PoolWrite {
     #[serde(default)]
     pub name: Option<String>,
@@ -230,6 +287,11 @@ pub struct PoolWrite {
     pub include_deferred: Option<bool>,
 }
 
+#[utoipa::path(get, path = "/pools", tag = "Pool",
+    responses(
+        (status = 200, body = PoolCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_pools(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -242,6 +304,12 @@ pub(super) async fn get_pools(
     }))
 }
 
+#[utoipa::path(get, path = "/pools/{pool_name}", tag = "Pool",
+    params(("pool_name" = String, Path)),
+    responses(
+        (status = 200, body = Pool),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_pool(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -251,6 +319,11 @@ pub(super) async fn get_pool(
     Ok(axum::Json(p.into()))
 }
 
+#[utoipa::path(post, path = "/pools", tag = "Pool",
+    responses(
+        (status = 200, body = Pool),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn post_pool(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -271,6 +344,12 @@ pub(super) async fn post_pool(
     Ok(axum::Json(p.0.into()))
 }
 
+#[utoipa::path(patch, path = "/pools/{pool_name}", tag = "Pool",
+    params(("pool_name" = String, Path)),
+    responses(
+        (status = 200, body = Pool),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn patch_pool(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -290,6 +369,12 @@ pub(super) async fn patch_pool(
     Ok(axum::Json(p.into()))
 }
 
+#[utoipa::path(delete, path = "/pools/{pool_name}", tag = "Pool",
+    params(("pool_name" = String, Path)),
+    responses(
+        (status = 204),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn delete_pool(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -299,7 +384,7 @@ pub(super) async fn delete_pool(
 }
 
 /// `ImportError`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ImportError {
     pub import_error_id: i64,
     pub timestamp: DateTime<Utc>,
@@ -318,12 +403,17 @@ impl From<ImportErrorResponse> for ImportError {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ImportErrorCollection {
     pub import_errors: Vec<ImportError>,
     pub total_entries: i64,
 }
 
+#[utoipa::path(get, path = "/importErrors", tag = "ImportError",
+    responses(
+        (status = 200, body = ImportErrorCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_import_errors(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -343,14 +433,29 @@ pub(super) async fn get_import_errors(
 }
 
 /// `GET /health` (public): Airflow 2's shape, from the shared check.
+#[utoipa::path(get, path = "/health", tag = "Monitoring", security(()),
+    responses(
+        (status = 200, description = "Airflow 2's `HealthInfo` (and Updraft's `workers`)"),
+    ))]
 pub(super) async fn get_health(State(state): State<ApiState>) -> axum::Json<Health> {
     axum::Json(health::check(&state.pool, &Thresholds::default(), Utc::now()).await)
 }
 
 /// `GET /version`.
-pub(super) async fn get_version() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "git_version": null,
-    }))
+#[utoipa::path(get, path = "/version", tag = "Monitoring", security(()),
+    responses(
+        (status = 200, body = VersionInfo),
+    ))]
+pub(super) async fn get_version() -> axum::Json<VersionInfo> {
+    axum::Json(VersionInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        git_version: None,
+    })
+}
+
+/// `VersionInfo`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionInfo {
+    pub version: String,
+    pub git_version: Option<String>,
 }

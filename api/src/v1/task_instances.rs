@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use updraft_core::auth::permissions::Action;
+use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Error, V1Result};
@@ -18,7 +19,7 @@ use crate::task_instances::{self as v2, ClearTaskInstancesBody, TaskInstanceResp
 use crate::xcoms::{self, XComResponse};
 
 /// Airflow 2.10's `TaskInstance`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskInstance {
     pub task_id: String,
     pub task_display_name: String,
@@ -90,7 +91,7 @@ impl From<TaskInstanceResponse> for TaskInstance {
 }
 
 /// `TaskInstanceCollection`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskInstanceCollection {
     pub task_instances: Vec<TaskInstance>,
     pub total_entries: i64,
@@ -104,6 +105,12 @@ fn v2_params(params: Params) -> Params {
     })
 }
 
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", tag = "TaskInstance",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path)),
+    responses(
+        (status = 200, body = TaskInstanceCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_task_instances(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -128,6 +135,12 @@ pub(super) async fn get_task_instances(
     }))
 }
 
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", tag = "TaskInstance",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path)),
+    responses(
+        (status = 200, body = TaskInstance),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_task_instance(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -142,6 +155,12 @@ pub(super) async fn get_task_instance(
 /// A try's log: `{"continuation_token", "content"}` with the whole text in
 /// `content` (the token is a string in 2.x's spec; there is never more to
 /// read), or the text itself with `Accept: text/plain`.
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{task_try_number}", tag = "TaskInstance",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), ("task_try_number" = i32, Path)),
+    responses(
+        (status = 200, body = LogContent),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_log(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -159,12 +178,23 @@ pub(super) async fn get_log(
     if wants_text {
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
     }
-    Ok(axum::Json(serde_json::json!({"continuation_token": "", "content": text})).into_response())
+    Ok(axum::Json(LogContent {
+        continuation_token: String::new(),
+        content: text,
+    })
+    .into_response())
+}
+
+/// A try's log as JSON.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogContent {
+    pub continuation_token: String,
+    pub content: String,
 }
 
 /// Airflow 2.10's `XCom` (`value` only in a single entry: the stored JSON
 /// as text).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct XCom {
     pub key: String,
     pub timestamp: DateTime<Utc>,
@@ -194,12 +224,18 @@ impl From<XComResponse> for XCom {
 }
 
 /// `XComCollection`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct XComCollection {
     pub xcom_entries: Vec<XCom>,
     pub total_entries: i64,
 }
 
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries", tag = "XCom",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path)),
+    responses(
+        (status = 200, body = XComCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_xcom_entries(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -218,6 +254,12 @@ pub(super) async fn get_xcom_entries(
 /// One entry: `value` is the stored JSON as text, or with `deserialize`
 /// the value itself (a string as it is, anything else as JSON text), as
 /// Airflow 2 answers it.
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}", tag = "XCom",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), ("xcom_key" = String, Path)),
+    responses(
+        (status = 200, body = XCom),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn get_xcom_entry(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
@@ -231,7 +273,7 @@ pub(super) async fn get_xcom_entry(
 }
 
 /// Airflow 2.10's `ClearTaskInstances`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ClearBody {
     #[serde(default = "yes")]
     pub dry_run: bool,
@@ -268,7 +310,7 @@ fn yes() -> bool {
 }
 
 /// `TaskInstanceReference`: what a clear touched.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskInstanceReference {
     pub task_id: String,
     pub dag_id: String,
@@ -277,11 +319,17 @@ pub struct TaskInstanceReference {
 }
 
 /// `TaskInstanceReferenceCollection`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskInstanceReferenceCollection {
     pub task_instances: Vec<TaskInstanceReference>,
 }
 
+#[utoipa::path(post, path = "/dags/{dag_id}/clearTaskInstances", tag = "DAG",
+    params(("dag_id" = String, Path)),
+    responses(
+        (status = 200, body = TaskInstanceReferenceCollection),
+        (status = "4XX", body = super::error::ProblemBody),
+    ))]
 pub(super) async fn clear_task_instances(
     state: State<ApiState>,
     BasicCaller(caller): BasicCaller,
