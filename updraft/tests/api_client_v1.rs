@@ -24,6 +24,15 @@ with DAG(dag_id='api_client_v1', schedule=None, start_date=datetime(2026, 1, 1))
     BashOperator(task_id='say', bash_command='echo {{ dag_run.conf[\"greeting\"] }}')
 ";
 
+const CRON_DAG: &str = "\
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG(dag_id='api_client_v1_cron', schedule='0 3 * * *', start_date=datetime(2026, 1, 1), catchup=False):
+    EmptyOperator(task_id='noop')
+";
+
 /// The venv's python, installed once per test process.
 fn client_python() -> PathBuf {
     let out = Command::new(support::repo_root().join("scripts/api-clients.sh"))
@@ -44,6 +53,7 @@ async fn official_v2_client_drives_a_run_over_api_v1() {
     let python = client_python();
     let u = Updraft::new().await;
     u.write_dag("api_client_v1.py", DAG);
+    u.write_dag("api_client_v1_cron.py", CRON_DAG);
     u.ok(&[
         "users",
         "create",
@@ -62,7 +72,12 @@ async fn official_v2_client_drives_a_run_over_api_v1() {
     let server = Server::start(standalone);
     // The DAG is loaded by the standalone's processor: wait for it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !u.dag_ids().iter().any(|d| d == "api_client_v1") {
+    let loaded = |ids: Vec<String>| {
+        ["api_client_v1", "api_client_v1_cron"]
+            .iter()
+            .all(|want| ids.iter().any(|d| d == want))
+    };
+    while !loaded(u.dag_ids()) {
         assert!(
             std::time::Instant::now() < deadline,
             "DAG not loaded in 60 s"
@@ -74,6 +89,7 @@ async fn official_v2_client_drives_a_run_over_api_v1() {
         .args(["--base-url", &server.base_url])
         .args(["--user", "robot", "--password", "robot-pw-1"])
         .args(["--dag-id", "api_client_v1", "--task-id", "say"])
+        .args(["--cron-dag-id", "api_client_v1_cron"])
         .output()
         .expect("run the client script");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -92,6 +108,19 @@ async fn official_v2_client_drives_a_run_over_api_v1() {
     assert_eq!(checks["try_after_clear"], 2);
     assert_eq!(checks["variable"], "v1-value");
     assert_eq!(checks["external_trigger"], true);
+    assert_eq!(
+        checks["cron_schedule"],
+        serde_json::json!({"type": "CronExpression", "value": "0 3 * * *"})
+    );
+    assert_eq!(checks["connection"]["host"], "db");
+    assert!(
+        checks["pools"]
+            .as_array()
+            .is_some_and(|p| p.contains(&serde_json::json!(["api_v1_pool", 2]))),
+        "{checks}"
+    );
+    assert_eq!(checks["import_errors"], 0);
+    assert_eq!(checks["metadatabase"], "healthy");
     // What the client did is in the database, not only in its answers.
     let conf: Value =
         sqlx::query_scalar("SELECT conf FROM dag_run WHERE run_id = 'api_client_v1_run'")

@@ -4,7 +4,7 @@ Run by updraft/tests/api_client_v1.rs with the v2 venv of scripts/api-clients.sh
 Prints one JSON line: {"ok": true, "checks": {...}} or {"ok": false, "error": ...};
 exits 0 only when every step passed.
 
-    client_v2.py --base-url URL --user U --password P --dag-id D --task-id T
+    client_v2.py --base-url URL --user U --password P --dag-id D --task-id T --cron-dag-id C
 """
 
 import argparse
@@ -14,7 +14,19 @@ import time
 import traceback
 
 import airflow_client.client as client
-from airflow_client.client.api import dag_api, dag_run_api, task_instance_api, variable_api, x_com_api
+from airflow_client.client.api import (
+    connection_api,
+    dag_api,
+    dag_run_api,
+    import_error_api,
+    monitoring_api,
+    pool_api,
+    task_instance_api,
+    variable_api,
+    x_com_api,
+)
+from airflow_client.client.model.connection import Connection
+from airflow_client.client.model.pool import Pool
 from airflow_client.client.model.clear_task_instances import ClearTaskInstances
 from airflow_client.client.model.dag import DAG
 from airflow_client.client.model.dag_run import DAGRun
@@ -34,7 +46,7 @@ def wait_for_end(runs, dag_id, run_id, seconds=90):
 
 def main():
     p = argparse.ArgumentParser()
-    for a in ("--base-url", "--user", "--password", "--dag-id", "--task-id"):
+    for a in ("--base-url", "--user", "--password", "--dag-id", "--task-id", "--cron-dag-id"):
         p.add_argument(a, required=True)
     args = p.parse_args()
     checks = {}
@@ -92,6 +104,26 @@ def main():
             got = variables.get_variable("api_client_v1_var")
             checks["variable"] = got.value
             assert got.value == "v1-value", got.value
+
+            # The other shapes the client checks: a cron schedule, a
+            # connection (no password back), a pool, import errors, health.
+            cron = dags.get_dag(args.cron_dag_id)
+            checks["cron_schedule"] = cron.schedule_interval.to_dict()
+            connections = connection_api.ConnectionApi(api)
+            connections.post_connection(
+                Connection(connection_id="api_v1_conn", conn_type="postgres", host="db", password="secret")
+            )
+            conn = connections.get_connection("api_v1_conn")
+            checks["connection"] = conn.to_dict()
+            assert conn.host == "db" and "password" not in conn.to_dict(), conn
+            pools = pool_api.PoolApi(api)
+            pools.post_pool(Pool(name="api_v1_pool", slots=2))
+            listed_pools = pools.get_pools()
+            checks["pools"] = sorted((p.name, p.open_slots) for p in listed_pools.pools)
+            checks["import_errors"] = import_error_api.ImportErrorApi(api).get_import_errors().total_entries
+            health = monitoring_api.MonitoringApi(api).get_health()
+            checks["metadatabase"] = str(health.metadatabase.status.value)
+            checks["version"] = monitoring_api.MonitoringApi(api).get_version().version
         print(json.dumps({"ok": True, "checks": checks}, default=str))
         return 0
     except Exception as e:  # noqa: BLE001 - reported as the test's failure
