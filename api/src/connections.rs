@@ -156,8 +156,17 @@ fn not_found(id: &str) -> ApiError {
         (status = 403, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_connections(
+async fn get_connections(
     State(state): State<ApiState>,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<ConnectionCollectionResponse>> {
+    serve_get_connections(state, caller, params).await
+}
+
+/// `get_connections` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_connections(
+    state: ApiState,
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<ConnectionCollectionResponse>> {
@@ -197,10 +206,19 @@ pub(crate) async fn get_connections(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_connection(
+async fn get_connection(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<String>,
+) -> ApiResult<axum::Json<ConnectionResponse>> {
+    serve_get_connection(state, caller, id).await
+}
+
+/// `get_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_connection(
+    state: ApiState,
+    caller: Caller,
+    id: String,
 ) -> ApiResult<axum::Json<ConnectionResponse>> {
     caller.require(Action::EditConnections)?;
     let mut conn = state.pool.acquire().await?;
@@ -220,10 +238,19 @@ pub(crate) async fn get_connection(
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn post_connection(
+async fn post_connection(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<ConnectionBody>,
+) -> ApiResult<(StatusCode, axum::Json<ConnectionResponse>)> {
+    serve_post_connection(state, caller, body).await
+}
+
+/// `post_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_post_connection(
+    state: ApiState,
+    caller: Caller,
+    body: ConnectionBody,
 ) -> ApiResult<(StatusCode, axum::Json<ConnectionResponse>)> {
     caller.require(Action::EditConnections)?;
     check(&body)?;
@@ -262,11 +289,21 @@ pub(crate) async fn post_connection(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn patch_connection(
+async fn patch_connection(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<String>,
     Body(body): Body<ConnectionBody>,
+) -> ApiResult<axum::Json<ConnectionResponse>> {
+    serve_patch_connection(state, caller, id, body).await
+}
+
+/// `patch_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_connection(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+    body: ConnectionBody,
 ) -> ApiResult<axum::Json<ConnectionResponse>> {
     caller.require(Action::EditConnections)?;
     if body.connection_id != id {
@@ -304,10 +341,19 @@ pub(crate) async fn patch_connection(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn delete_connection(
+async fn delete_connection(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<String>,
+) -> ApiResult<StatusCode> {
+    serve_delete_connection(state, caller, id).await
+}
+
+/// `delete_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_delete_connection(
+    state: ApiState,
+    caller: Caller,
+    id: String,
 ) -> ApiResult<StatusCode> {
     caller.require(Action::EditConnections)?;
     let mut tx = state.pool.begin().await?;

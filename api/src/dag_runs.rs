@@ -207,10 +207,20 @@ fn run_query(dag_id: &str, p: &Params) -> ApiResult<RunQuery> {
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_dag_runs(
+async fn get_dag_runs(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
+    params: Params,
+) -> ApiResult<axum::Json<DagRunCollectionResponse>> {
+    serve_get_dag_runs(state, caller, dag_id, params).await
+}
+
+/// `get_dag_runs` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dag_runs(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
     params: Params,
 ) -> ApiResult<axum::Json<DagRunCollectionResponse>> {
     caller.require(Action::ReadDags)?;
@@ -254,10 +264,19 @@ async fn run_or_404(state: &ApiState, dag_id: &str, run_id: &str) -> ApiResult<R
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_dag_run(
+async fn get_dag_run(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
+) -> ApiResult<axum::Json<DagRunResponse>> {
+    serve_get_dag_run(state, caller, (dag_id, run_id)).await
+}
+
+/// `get_dag_run` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dag_run(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id): (String, String),
 ) -> ApiResult<axum::Json<DagRunResponse>> {
     caller.require(Action::ReadDags)?;
     Ok(axum::Json(
@@ -386,11 +405,21 @@ pub struct TriggerDagRunPostBody {
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn trigger_dag_run(
+async fn trigger_dag_run(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
     Body(body): Body<TriggerDagRunPostBody>,
+) -> ApiResult<axum::Json<DagRunResponse>> {
+    serve_trigger_dag_run(state, caller, dag_id, body).await
+}
+
+/// `trigger_dag_run` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_trigger_dag_run(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+    body: TriggerDagRunPostBody,
 ) -> ApiResult<axum::Json<DagRunResponse>> {
     caller.require(Action::TriggerDagRuns)?;
     let Some(logical_date) = body.logical_date else {

@@ -180,8 +180,17 @@ fn dag_query(p: &Params) -> ApiResult<DagQuery> {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_dags(
+async fn get_dags(
     State(state): State<ApiState>,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<DagCollectionResponse>> {
+    serve_get_dags(state, caller, params).await
+}
+
+/// `get_dags` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dags(
+    state: ApiState,
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<DagCollectionResponse>> {
@@ -215,10 +224,19 @@ async fn one(state: &ApiState, dag_id: &str) -> ApiResult<DagEntry> {
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_dag(
+async fn get_dag(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
+) -> ApiResult<axum::Json<DagResponse>> {
+    serve_get_dag(state, caller, dag_id).await
+}
+
+/// `get_dag` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dag(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
 ) -> ApiResult<axum::Json<DagResponse>> {
     caller.require(Action::ReadDags)?;
     Ok(axum::Json(one(&state, &dag_id).await?.into()))
@@ -243,12 +261,23 @@ pub struct DagPatchBody {
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn patch_dag(
+async fn patch_dag(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
     params: Params,
     Body(body): Body<DagPatchBody>,
+) -> ApiResult<axum::Json<DagResponse>> {
+    serve_patch_dag(state, caller, dag_id, params, body).await
+}
+
+/// `patch_dag` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_dag(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+    params: Params,
+    body: DagPatchBody,
 ) -> ApiResult<axum::Json<DagResponse>> {
     caller.require(Action::EditDags)?;
     let mask = params.all("update_mask");

@@ -63,8 +63,17 @@ pub struct ImportErrorCollectionResponse {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_import_errors(
+async fn get_import_errors(
     State(state): State<ApiState>,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<ImportErrorCollectionResponse>> {
+    serve_get_import_errors(state, caller, params).await
+}
+
+/// `get_import_errors` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_import_errors(
+    state: ApiState,
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<ImportErrorCollectionResponse>> {
@@ -93,10 +102,19 @@ pub(crate) async fn get_import_errors(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_import_error(
+async fn get_import_error(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<i64>,
+) -> ApiResult<axum::Json<ImportErrorResponse>> {
+    serve_get_import_error(state, caller, id).await
+}
+
+/// `get_import_error` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_import_error(
+    state: ApiState,
+    caller: Caller,
+    id: i64,
 ) -> ApiResult<axum::Json<ImportErrorResponse>> {
     caller.require(Action::ReadDags)?;
     let row = import_errors::get(&state.pool, id).await?.ok_or_else(|| {

@@ -116,8 +116,17 @@ fn not_found(name: &str) -> ApiError {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_pools(
+async fn get_pools(
     State(state): State<ApiState>,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<PoolCollectionResponse>> {
+    serve_get_pools(state, caller, params).await
+}
+
+/// `get_pools` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_pools(
+    state: ApiState,
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<PoolCollectionResponse>> {
@@ -168,10 +177,19 @@ async fn one(conn: &mut sqlx::PgConnection, name: &str) -> ApiResult<PoolRespons
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_pool(
+async fn get_pool(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(name): PathOf<String>,
+) -> ApiResult<axum::Json<PoolResponse>> {
+    serve_get_pool(state, caller, name).await
+}
+
+/// `get_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_pool(
+    state: ApiState,
+    caller: Caller,
+    name: String,
 ) -> ApiResult<axum::Json<PoolResponse>> {
     caller.require(Action::ReadDags)?;
     let mut conn = state.pool.acquire().await?;
@@ -188,10 +206,19 @@ pub(crate) async fn get_pool(
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn post_pool(
+async fn post_pool(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<PoolBody>,
+) -> ApiResult<(StatusCode, axum::Json<PoolResponse>)> {
+    serve_post_pool(state, caller, body).await
+}
+
+/// `post_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_post_pool(
+    state: ApiState,
+    caller: Caller,
+    body: PoolBody,
 ) -> ApiResult<(StatusCode, axum::Json<PoolResponse>)> {
     caller.require(Action::EditPools)?;
     check_slots(body.slots)?;
@@ -241,12 +268,23 @@ pub(crate) async fn post_pool(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn patch_pool(
+async fn patch_pool(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(name): PathOf<String>,
     params: Params,
     Body(body): Body<PoolPatchBody>,
+) -> ApiResult<axum::Json<PoolResponse>> {
+    serve_patch_pool(state, caller, name, params, body).await
+}
+
+/// `patch_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_pool(
+    state: ApiState,
+    caller: Caller,
+    name: String,
+    params: Params,
+    body: PoolPatchBody,
 ) -> ApiResult<axum::Json<PoolResponse>> {
     caller.require(Action::EditPools)?;
     if body.pool.as_ref().is_some_and(|p| p != &name) {
@@ -294,10 +332,19 @@ pub(crate) async fn patch_pool(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn delete_pool(
+async fn delete_pool(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(name): PathOf<String>,
+) -> ApiResult<StatusCode> {
+    serve_delete_pool(state, caller, name).await
+}
+
+/// `delete_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_delete_pool(
+    state: ApiState,
+    caller: Caller,
+    name: String,
 ) -> ApiResult<StatusCode> {
     caller.require(Action::EditPools)?;
     if name == DEFAULT_POOL {

@@ -180,10 +180,20 @@ pub(crate) async fn by_ids(state: &ApiState, ids: &[Uuid]) -> ApiResult<Vec<Task
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_task_instances(
+async fn get_task_instances(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
+    params: Params,
+) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
+    serve_get_task_instances(state, caller, (dag_id, run_id), params).await
+}
+
+/// `get_task_instances` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_task_instances(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id): (String, String),
     params: Params,
 ) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
     caller.require(Action::ReadDags)?;
@@ -254,10 +264,19 @@ pub(crate) async fn one(
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_task_instance(
+async fn get_task_instance(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
+) -> ApiResult<axum::Json<TaskInstanceResponse>> {
+    serve_get_task_instance(state, caller, (dag_id, run_id, task_id)).await
+}
+
+/// `get_task_instance` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_task_instance(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id, task_id): (String, String, String),
 ) -> ApiResult<axum::Json<TaskInstanceResponse>> {
     caller.require(Action::ReadDags)?;
     Ok(axum::Json(
@@ -444,11 +463,21 @@ fn yes() -> bool {
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn clear_task_instances(
+async fn clear_task_instances(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
     Body(body): Body<ClearTaskInstancesBody>,
+) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
+    serve_clear_task_instances(state, caller, dag_id, body).await
+}
+
+/// `clear_task_instances` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_clear_task_instances(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+    body: ClearTaskInstancesBody,
 ) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
     caller.require(Action::EditTaskInstances)?;
     // Cleared runs always go back to queued (`manual::clear`).

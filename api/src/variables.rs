@@ -85,8 +85,17 @@ enum VariableOrder {
         (status = 401, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn get_variables(
+async fn get_variables(
     State(state): State<ApiState>,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<VariableCollectionResponse>> {
+    serve_get_variables(state, caller, params).await
+}
+
+/// `get_variables` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_variables(
+    state: ApiState,
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<VariableCollectionResponse>> {
@@ -140,10 +149,19 @@ fn not_found(key: &str) -> ApiError {
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_variable(
+async fn get_variable(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(key): PathOf<String>,
+) -> ApiResult<axum::Json<VariableResponse>> {
+    serve_get_variable(state, caller, key).await
+}
+
+/// `get_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_variable(
+    state: ApiState,
+    caller: Caller,
+    key: String,
 ) -> ApiResult<axum::Json<VariableResponse>> {
     caller.require(Action::ReadDags)?;
     let mut conn = state.pool.acquire().await?;
@@ -174,10 +192,19 @@ fn check_key(key: &str) -> ApiResult<()> {
         (status = 409, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn post_variable(
+async fn post_variable(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<VariableBody>,
+) -> ApiResult<(StatusCode, axum::Json<VariableResponse>)> {
+    serve_post_variable(state, caller, body).await
+}
+
+/// `post_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_post_variable(
+    state: ApiState,
+    caller: Caller,
+    body: VariableBody,
 ) -> ApiResult<(StatusCode, axum::Json<VariableResponse>)> {
     caller.require(Action::EditVariables)?;
     check_key(&body.key)?;
@@ -223,12 +250,23 @@ pub(crate) async fn post_variable(
         (status = 404, body = HttpExceptionResponse),
         (status = 422, body = HttpValidationError),
     ))]
-pub(crate) async fn patch_variable(
+async fn patch_variable(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(key): PathOf<String>,
     params: Params,
     Body(body): Body<VariableBody>,
+) -> ApiResult<axum::Json<VariableResponse>> {
+    serve_patch_variable(state, caller, key, params, body).await
+}
+
+/// `patch_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_variable(
+    state: ApiState,
+    caller: Caller,
+    key: String,
+    params: Params,
+    body: VariableBody,
 ) -> ApiResult<axum::Json<VariableResponse>> {
     caller.require(Action::EditVariables)?;
     if body.key != key {
@@ -285,10 +323,19 @@ pub(crate) async fn patch_variable(
         (status = 403, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn delete_variable(
+async fn delete_variable(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(key): PathOf<String>,
+) -> ApiResult<StatusCode> {
+    serve_delete_variable(state, caller, key).await
+}
+
+/// `delete_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_delete_variable(
+    state: ApiState,
+    caller: Caller,
+    key: String,
 ) -> ApiResult<StatusCode> {
     caller.require(Action::EditVariables)?;
     let mut tx = state.pool.begin().await?;

@@ -92,10 +92,20 @@ fn xcom_response(ti: &TiEntry, row: xcom::XComEntry, value: Option<Value>) -> XC
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_xcom_entries(
+async fn get_xcom_entries(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
+    params: Params,
+) -> ApiResult<axum::Json<XComCollectionResponse>> {
+    serve_get_xcom_entries(state, caller, (dag_id, run_id, task_id), params).await
+}
+
+/// `get_xcom_entries` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_xcom_entries(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id, task_id): (String, String, String),
     params: Params,
 ) -> ApiResult<axum::Json<XComCollectionResponse>> {
     caller.require(Action::ReadDags)?;
@@ -126,10 +136,20 @@ pub(crate) async fn get_xcom_entries(
         (status = 401, body = HttpExceptionResponse),
         (status = 404, body = HttpExceptionResponse),
     ))]
-pub(crate) async fn get_xcom_entry(
+async fn get_xcom_entry(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id, key)): PathOf<(String, String, String, String)>,
+    params: Params,
+) -> ApiResult<axum::Json<XComResponse>> {
+    serve_get_xcom_entry(state, caller, (dag_id, run_id, task_id, key), params).await
+}
+
+/// `get_xcom_entry` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_xcom_entry(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id, task_id, key): (String, String, String, String),
     params: Params,
 ) -> ApiResult<axum::Json<XComResponse>> {
     caller.require(Action::ReadDags)?;

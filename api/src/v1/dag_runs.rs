@@ -1,5 +1,5 @@
 //! `GET/POST /dags/{dag_id}/dagRuns`, `GET .../dagRuns/{dag_run_id}` in
-//! Airflow 2's `DAGRun` shape, answered by the v2 handlers.
+//! Airflow 2's `DAGRun` shape, answered by the functions behind the v2 handlers.
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Error, V1Result};
 use crate::ApiState;
 use crate::dag_runs::{self as v2, DagRunResponse, TriggerDagRunPostBody};
-use crate::extract::{Body, Params};
+use crate::extract::Params;
 
 /// Airflow 2.10's `DAGRun`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,19 +92,14 @@ fn v2_params(params: Params) -> Params {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_dag_runs(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
     params: Params,
 ) -> V1Result<axum::Json<DagRunCollection>> {
-    let page = v2::get_dag_runs(
-        state,
-        caller,
-        crate::extract::PathOf(dag_id),
-        v2_params(params),
-    )
-    .await?
-    .0;
+    let page = v2::serve_get_dag_runs(state, caller, dag_id, v2_params(params))
+        .await?
+        .0;
     Ok(axum::Json(DagRunCollection {
         dag_runs: page.dag_runs.into_iter().map(DagRun::from).collect(),
         total_entries: page.total_entries,
@@ -118,13 +113,11 @@ pub(super) async fn get_dag_runs(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_dag_run(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String)>,
 ) -> V1Result<axum::Json<DagRun>> {
-    let run = v2::get_dag_run(state, caller, crate::extract::PathOf(ids))
-        .await?
-        .0;
+    let run = v2::serve_get_dag_run(state, caller, ids).await?.0;
     Ok(axum::Json(run.into()))
 }
 
@@ -156,7 +149,7 @@ pub struct TriggerBody {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn trigger_dag_run(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
     Json(body): Json<TriggerBody>,
@@ -178,7 +171,7 @@ pub(super) async fn trigger_dag_run(
         conf: body.conf,
         note: body.note,
     };
-    let run = v2::trigger_dag_run(state, caller, crate::extract::PathOf(dag_id), Body(v2_body))
+    let run = v2::serve_trigger_dag_run(state, caller, dag_id, v2_body)
         .await?
         .0;
     Ok(axum::Json(run.into()))

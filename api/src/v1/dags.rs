@@ -1,5 +1,5 @@
 //! `GET /dags`, `GET /dags/{dag_id}`, `PATCH /dags/{dag_id}` in Airflow 2's
-//! `DAG` shape, answered by the v2 handlers.
+//! `DAG` shape, answered by the functions behind the v2 handlers.
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Error, V1Result};
 use crate::ApiState;
 use crate::dags::{self as v2, DagPatchBody, DagResponse};
-use crate::extract::{Body, Params};
+use crate::extract::Params;
 
 /// A tag (`Tag`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,11 +110,11 @@ pub struct DagCollection {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_dags(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     params: Params,
 ) -> V1Result<axum::Json<DagCollection>> {
-    let page = v2::get_dags(state, caller, params).await?.0;
+    let page = v2::serve_get_dags(state, caller, params).await?.0;
     Ok(axum::Json(DagCollection {
         dags: page.dags.into_iter().map(Dag::from).collect(),
         total_entries: page.total_entries,
@@ -128,13 +128,11 @@ pub(super) async fn get_dags(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_dag(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
 ) -> V1Result<axum::Json<Dag>> {
-    let dag = v2::get_dag(state, caller, crate::extract::PathOf(dag_id))
-        .await?
-        .0;
+    let dag = v2::serve_get_dag(state, caller, dag_id).await?.0;
     Ok(axum::Json(dag.into()))
 }
 
@@ -146,7 +144,7 @@ pub(super) async fn get_dag(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn patch_dag(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
     params: Params,
@@ -156,14 +154,8 @@ pub(super) async fn patch_dag(
         .get("is_paused")
         .and_then(Value::as_bool)
         .ok_or_else(|| V1Error::bad_request("`is_paused` (a boolean) is required"))?;
-    let dag = v2::patch_dag(
-        state,
-        caller,
-        crate::extract::PathOf(dag_id),
-        params,
-        Body(DagPatchBody { is_paused }),
-    )
-    .await?
-    .0;
+    let dag = v2::serve_patch_dag(state, caller, dag_id, params, DagPatchBody { is_paused })
+        .await?
+        .0;
     Ok(axum::Json(dag.into()))
 }

@@ -1,9 +1,9 @@
 //! Airflow 2.x's stable REST API (`/api/v1`) for the clients and scripts
 //! written against it (`apache-airflow-client` 2.x). Basic auth
 //! ([`auth::BasicCaller`]), Airflow 2's error body ([`error::V1Error`]),
-//! and the 2.x shapes; every handler calls the v2 handler of the same
-//! resource and converts its answer, so the rules (roles, audit, store
-//! calls) live in one place.
+//! and the 2.x shapes; every handler calls the `serve_*` function behind
+//! the v2 handler of the same resource and converts its answer, so the
+//! rules (roles, audit, store calls) live in one place.
 
 mod auth;
 mod dag_runs;

@@ -1,5 +1,5 @@
 //! Variables, Connections and Pools (CRUD), import errors, `/health` and
-//! `/version` in Airflow 2's shapes, answered by the v2 handlers. Airflow 2
+//! `/version` in Airflow 2's shapes, answered by the functions behind the v2 handlers. Airflow 2
 //! answers a create with 200 (v2: 201).
 
 use axum::extract::State;
@@ -13,7 +13,7 @@ use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Result};
 use crate::ApiState;
 use crate::connections::{self, ConnectionBody, ConnectionResponse};
-use crate::extract::{Body, Params, PathOf as P};
+use crate::extract::Params;
 use crate::import_errors::{self, ImportErrorResponse};
 use crate::pools::{self, PoolBody, PoolPatchBody, PoolResponse};
 use crate::variables::{self, VariableBody, VariableResponse};
@@ -48,11 +48,13 @@ pub struct VariableCollection {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_variables(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     params: Params,
 ) -> V1Result<axum::Json<VariableCollection>> {
-    let page = variables::get_variables(state, caller, params).await?.0;
+    let page = variables::serve_get_variables(state, caller, params)
+        .await?
+        .0;
     Ok(axum::Json(VariableCollection {
         variables: page.variables.into_iter().map(Variable::from).collect(),
         total_entries: page.total_entries,
@@ -66,11 +68,11 @@ pub(super) async fn get_variables(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_variable(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(key): PathOf<String>,
 ) -> V1Result<axum::Json<Variable>> {
-    let v = variables::get_variable(state, caller, P(key)).await?.0;
+    let v = variables::serve_get_variable(state, caller, key).await?.0;
     Ok(axum::Json(v.into()))
 }
 
@@ -80,11 +82,11 @@ pub(super) async fn get_variable(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn post_variable(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     Json(body): Json<VariableBody>,
 ) -> V1Result<axum::Json<Variable>> {
-    let (_, v) = variables::post_variable(state, caller, Body(body)).await?;
+    let (_, v) = variables::serve_post_variable(state, caller, body).await?;
     Ok(axum::Json(v.0.into()))
 }
 
@@ -95,13 +97,13 @@ pub(super) async fn post_variable(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn patch_variable(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(key): PathOf<String>,
     params: Params,
     Json(body): Json<VariableBody>,
 ) -> V1Result<axum::Json<Variable>> {
-    let v = variables::patch_variable(state, caller, P(key), params, Body(body))
+    let v = variables::serve_patch_variable(state, caller, key, params, body)
         .await?
         .0;
     Ok(axum::Json(v.into()))
@@ -114,11 +116,11 @@ pub(super) async fn patch_variable(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn delete_variable(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(key): PathOf<String>,
 ) -> V1Result<StatusCode> {
-    Ok(variables::delete_variable(state, caller, P(key)).await?)
+    Ok(variables::serve_delete_variable(state, caller, key).await?)
 }
 
 /// `Connection` without its password (never returned).
@@ -161,11 +163,13 @@ pub struct ConnectionCollection {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_connections(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     params: Params,
 ) -> V1Result<axum::Json<ConnectionCollection>> {
-    let page = connections::get_connections(state, caller, params).await?.0;
+    let page = connections::serve_get_connections(state, caller, params)
+        .await?
+        .0;
     Ok(axum::Json(ConnectionCollection {
         connections: page.connections.into_iter().map(Connection::from).collect(),
         total_entries: page.total_entries,
@@ -179,11 +183,13 @@ pub(super) async fn get_connections(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_connection(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(id): PathOf<String>,
 ) -> V1Result<axum::Json<Connection>> {
-    let c = connections::get_connection(state, caller, P(id)).await?.0;
+    let c = connections::serve_get_connection(state, caller, id)
+        .await?
+        .0;
     Ok(axum::Json(c.into()))
 }
 
@@ -193,11 +199,11 @@ pub(super) async fn get_connection(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn post_connection(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     Json(body): Json<ConnectionBody>,
 ) -> V1Result<axum::Json<Connection>> {
-    let (_, c) = connections::post_connection(state, caller, Body(body)).await?;
+    let (_, c) = connections::serve_post_connection(state, caller, body).await?;
     Ok(axum::Json(c.0.into()))
 }
 
@@ -208,12 +214,12 @@ pub(super) async fn post_connection(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn patch_connection(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(id): PathOf<String>,
     Json(body): Json<ConnectionBody>,
 ) -> V1Result<axum::Json<Connection>> {
-    let c = connections::patch_connection(state, caller, P(id), Body(body))
+    let c = connections::serve_patch_connection(state, caller, id, body)
         .await?
         .0;
     Ok(axum::Json(c.into()))
@@ -226,11 +232,11 @@ pub(super) async fn patch_connection(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn delete_connection(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(id): PathOf<String>,
 ) -> V1Result<StatusCode> {
-    Ok(connections::delete_connection(state, caller, P(id)).await?)
+    Ok(connections::serve_delete_connection(state, caller, id).await?)
 }
 
 /// `Pool`.
@@ -293,11 +299,11 @@ pub struct PoolWrite {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_pools(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     params: Params,
 ) -> V1Result<axum::Json<PoolCollection>> {
-    let page = pools::get_pools(state, caller, params).await?.0;
+    let page = pools::serve_get_pools(state, caller, params).await?.0;
     Ok(axum::Json(PoolCollection {
         pools: page.pools.into_iter().map(Pool::from).collect(),
         total_entries: page.total_entries,
@@ -311,11 +317,11 @@ pub(super) async fn get_pools(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_pool(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(name): PathOf<String>,
 ) -> V1Result<axum::Json<Pool>> {
-    let p = pools::get_pool(state, caller, P(name)).await?.0;
+    let p = pools::serve_get_pool(state, caller, name).await?.0;
     Ok(axum::Json(p.into()))
 }
 
@@ -325,7 +331,7 @@ pub(super) async fn get_pool(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn post_pool(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     Json(body): Json<PoolWrite>,
 ) -> V1Result<axum::Json<Pool>> {
@@ -340,7 +346,7 @@ pub(super) async fn post_pool(
         description: body.description,
         include_deferred: body.include_deferred.unwrap_or(false),
     };
-    let (_, p) = pools::post_pool(state, caller, Body(v2_body)).await?;
+    let (_, p) = pools::serve_post_pool(state, caller, v2_body).await?;
     Ok(axum::Json(p.0.into()))
 }
 
@@ -351,7 +357,7 @@ pub(super) async fn post_pool(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn patch_pool(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(name): PathOf<String>,
     params: Params,
@@ -363,7 +369,7 @@ pub(super) async fn patch_pool(
         description: body.description,
         include_deferred: body.include_deferred,
     };
-    let p = pools::patch_pool(state, caller, P(name), params, Body(v2_body))
+    let p = pools::serve_patch_pool(state, caller, name, params, v2_body)
         .await?
         .0;
     Ok(axum::Json(p.into()))
@@ -376,11 +382,11 @@ pub(super) async fn patch_pool(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn delete_pool(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(name): PathOf<String>,
 ) -> V1Result<StatusCode> {
-    Ok(pools::delete_pool(state, caller, P(name)).await?)
+    Ok(pools::serve_delete_pool(state, caller, name).await?)
 }
 
 /// `ImportError`.
@@ -415,11 +421,11 @@ pub struct ImportErrorCollection {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_import_errors(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     params: Params,
 ) -> V1Result<axum::Json<ImportErrorCollection>> {
-    let page = import_errors::get_import_errors(state, caller, params)
+    let page = import_errors::serve_get_import_errors(state, caller, params)
         .await?
         .0;
     Ok(axum::Json(ImportErrorCollection {

@@ -1,6 +1,6 @@
 //! Task instances in Airflow 2's shapes: list and get, a try's log, XCom
 //! entries, and `POST /dags/{dag_id}/clearTaskInstances`; answered by the
-//! v2 handlers (and the log reader they share).
+//! functions behind the v2 handlers (and the log reader they share).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::auth::BasicCaller;
 use super::error::{Json, PathOf, V1Error, V1Result};
 use crate::ApiState;
-use crate::extract::{Body, Params};
+use crate::extract::Params;
 use crate::task_instances::{self as v2, ClearTaskInstancesBody, TaskInstanceResponse};
 use crate::xcoms::{self, XComResponse};
 
@@ -112,19 +112,14 @@ fn v2_params(params: Params) -> Params {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_task_instances(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String)>,
     params: Params,
 ) -> V1Result<axum::Json<TaskInstanceCollection>> {
-    let page = v2::get_task_instances(
-        state,
-        caller,
-        crate::extract::PathOf(ids),
-        v2_params(params),
-    )
-    .await?
-    .0;
+    let page = v2::serve_get_task_instances(state, caller, ids, v2_params(params))
+        .await?
+        .0;
     Ok(axum::Json(TaskInstanceCollection {
         task_instances: page
             .task_instances
@@ -142,13 +137,11 @@ pub(super) async fn get_task_instances(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_task_instance(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String, String)>,
 ) -> V1Result<axum::Json<TaskInstance>> {
-    let ti = v2::get_task_instance(state, caller, crate::extract::PathOf(ids))
-        .await?
-        .0;
+    let ti = v2::serve_get_task_instance(state, caller, ids).await?.0;
     Ok(axum::Json(ti.into()))
 }
 
@@ -237,12 +230,12 @@ pub struct XComCollection {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_xcom_entries(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String, String)>,
     params: Params,
 ) -> V1Result<axum::Json<XComCollection>> {
-    let page = xcoms::get_xcom_entries(state, caller, crate::extract::PathOf(ids), params)
+    let page = xcoms::serve_get_xcom_entries(state, caller, ids, params)
         .await?
         .0;
     Ok(axum::Json(XComCollection {
@@ -261,12 +254,12 @@ pub(super) async fn get_xcom_entries(
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn get_xcom_entry(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String, String, String)>,
     params: Params,
 ) -> V1Result<axum::Json<XCom>> {
-    let entry = xcoms::get_xcom_entry(state, caller, crate::extract::PathOf(ids), params)
+    let entry = xcoms::serve_get_xcom_entry(state, caller, ids, params)
         .await?
         .0;
     Ok(axum::Json(entry.into()))
@@ -331,7 +324,7 @@ pub struct TaskInstanceReferenceCollection {
         (status = "4XX", body = super::error::ProblemBody),
     ))]
 pub(super) async fn clear_task_instances(
-    state: State<ApiState>,
+    State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
     Json(body): Json<ClearBody>,
@@ -354,10 +347,9 @@ pub(super) async fn clear_task_instances(
         include_past: body.include_past,
         run_on_latest_version: false,
     };
-    let cleared =
-        v2::clear_task_instances(state, caller, crate::extract::PathOf(dag_id), Body(v2_body))
-            .await?
-            .0;
+    let cleared = v2::serve_clear_task_instances(state, caller, dag_id, v2_body)
+        .await?
+        .0;
     Ok(axum::Json(TaskInstanceReferenceCollection {
         task_instances: cleared
             .task_instances
