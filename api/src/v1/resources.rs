@@ -1,6 +1,6 @@
 //! Variables, Connections and Pools (CRUD), import errors, `/health` and
-//! `/version` in Airflow 2's shapes, answered by the functions behind the v2 handlers. Airflow 2
-//! answers a create with 200 (v2: 201).
+//! `/version` in Airflow 2's shapes, answered by the functions behind the
+//! v2 handlers. Airflow 2 answers a create with 200 (v2: 201).
 
 use axum::extract::State;
 use axum::http::StatusCode;
