@@ -2,20 +2,22 @@
 # The official Airflow REST API client from PyPI, for the tests that run it
 # against a real Updraft (updraft/tests/api_client.rs).
 #
-#   scripts/api-clients.sh install   create the venv and pip install the
-#                                    pinned client unless already there;
+#   scripts/api-clients.sh install [v3|v2]   create the venv and pip install
+#                                    the pinned client unless already there;
 #                                    print the venv's python
-#   scripts/api-clients.sh path      print the venv's python (error if the
-#                                    venv is missing or holds another pin)
+#   scripts/api-clients.sh path [v3|v2]      print the venv's python (error if
+#                                    the venv is missing or holds another pin)
 #   scripts/api-clients.sh install-fuzz
 #                                    the same for schemathesis (pinned, in a
 #                                    venv of its own: its dependencies must
 #                                    not move the client's); print the path
 #                                    of its `schemathesis` command
 #
-# The venv lives outside the clone, in ~/.cache/updraft/api-clients/v3
-# (override the root with UPDRAFT_API_CLIENTS_CACHE), so a fresh clone or CI
-# reuses it; it is rebuilt when the pin below changes.
+# v3 (the default) is Airflow 3.1's client for /api/v2; v2 is Airflow 2.10's
+# client for /api/v1 (updraft/tests/api_client_v1.rs). Each venv lives
+# outside the clone, in ~/.cache/updraft/api-clients/<v3|v2> (override the
+# root with UPDRAFT_API_CLIENTS_CACHE), so a fresh clone or CI reuses it; it
+# is rebuilt when its pin below changes.
 set -euo pipefail
 
 die() { printf 'api-clients.sh: %s\n' "$*" >&2; exit 1; }
@@ -24,15 +26,23 @@ die() { printf 'api-clients.sh: %s\n' "$*" >&2; exit 1; }
 PIN_V3='apache-airflow-client==3.1.*'
 # Property-based fuzzing from our OpenAPI document (updraft/tests/api_fuzz.rs).
 PIN_FUZZ='schemathesis==4.32.5'
+# Airflow 2.10's client targets /api/v1.
+PIN_V2='apache-airflow-client==2.10.*'
 
 : "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache=${UPDRAFT_API_CLIENTS_CACHE:-$HOME/.cache/updraft/api-clients}
-venv="$cache/v3"
+flavor=${2:-v3}
+case "$flavor" in
+  v3) PIN=$PIN_V3 ;;
+  v2) PIN=$PIN_V2 ;;
+  *) die "unknown client flavor '$flavor' (v3 or v2)" ;;
+esac
+venv="$cache/$flavor"
 fuzz_venv="$cache/fuzz"
 python=${UPDRAFT_API_CLIENTS_PYTHON:-python3}
 
 is_current() {
-  [ -x "$venv/bin/python" ] && [ -f "$venv/pin" ] && [ "$(cat "$venv/pin")" = "$PIN_V3" ] &&
+  [ -x "$venv/bin/python" ] && [ -f "$venv/pin" ] && [ "$(cat "$venv/pin")" = "$PIN" ] &&
     "$venv/bin/python" -c 'import airflow_client.client' 2>/dev/null
 }
 
@@ -43,19 +53,19 @@ cmd_install() {
   fi
   mkdir -p "$cache"
   # Test processes may call this at once: one install at a time.
-  exec 9>"$cache/.install.lock"
+  exec 9>"$cache/.install-$flavor.lock"
   flock 9
   if is_current; then
     echo "$venv/bin/python"
     return
   fi
   command -v "$python" >/dev/null 2>&1 || die "$python not found"
-  echo "api-clients.sh: pip install '$PIN_V3' into $venv" >&2
+  echo "api-clients.sh: pip install '$PIN' into $venv" >&2
   rm -rf "$venv"
   "$python" -m venv "$venv" >&2 || die "python -m venv failed (Debian: apt-get install python3-venv)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$PIN_V3" >&2 ||
-    die "pip install $PIN_V3 failed (see above)"
-  echo "$PIN_V3" >"$venv/pin"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$PIN" >&2 ||
+    die "pip install $PIN failed (see above)"
+  echo "$PIN" >"$venv/pin"
   is_current || die "installed, but airflow_client.client does not import"
   echo "$venv/bin/python"
 }
@@ -97,5 +107,5 @@ case "${1:-}" in
   install) cmd_install ;;
   install-fuzz) cmd_install_fuzz ;;
   path) cmd_path ;;
-  *) die "usage: scripts/api-clients.sh install|path|install-fuzz" ;;
+  *) die "usage: scripts/api-clients.sh install|path [v3|v2] | install-fuzz" ;;
 esac

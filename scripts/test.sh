@@ -57,8 +57,9 @@ step setup scripts/setup-debian.sh
 # playwright-core for the browser tests (updraft/tests/ui_browser.rs), in
 # ~/.cache/updraft/ui-e2e; a no-op when it matches ui/e2e/package-lock.json.
 step ui-e2e scripts/ui-e2e.sh install
-# apache-airflow-client 3.1 for updraft/tests/api_client.rs, in ~/.cache/updraft/api-clients.
+# apache-airflow-client 3.1 (/api/v2) and 2.10 (/api/v1) for updraft/tests/api_client*.rs, in ~/.cache/updraft/api-clients.
 step api-clients scripts/api-clients.sh install
+step api-clients-v2 scripts/api-clients.sh install v2
 # schemathesis for updraft/tests/api_fuzz.rs, in the same cache (its own venv).
 step api-fuzz scripts/api-clients.sh install-fuzz
 if [ -z "${UPDRAFT_TANSU_BIN:-}" ]; then

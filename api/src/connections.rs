@@ -161,6 +161,15 @@ async fn get_connections(
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<ConnectionCollectionResponse>> {
+    serve_get_connections(state, caller, params).await
+}
+
+/// `get_connections` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_connections(
+    state: ApiState,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<ConnectionCollectionResponse>> {
     // Connections may hold secrets in `extra`: only roles that manage them read them.
     caller.require(Action::EditConnections)?;
     let page = Page::from_params(&params)?;
@@ -202,6 +211,15 @@ async fn get_connection(
     caller: Caller,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<axum::Json<ConnectionResponse>> {
+    serve_get_connection(state, caller, id).await
+}
+
+/// `get_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_connection(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+) -> ApiResult<axum::Json<ConnectionResponse>> {
     caller.require(Action::EditConnections)?;
     let mut conn = state.pool.acquire().await?;
     let row = connections::get(&mut conn, &id)
@@ -224,6 +242,15 @@ async fn post_connection(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<ConnectionBody>,
+) -> ApiResult<(StatusCode, axum::Json<ConnectionResponse>)> {
+    serve_post_connection(state, caller, body).await
+}
+
+/// `post_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_post_connection(
+    state: ApiState,
+    caller: Caller,
+    body: ConnectionBody,
 ) -> ApiResult<(StatusCode, axum::Json<ConnectionResponse>)> {
     caller.require(Action::EditConnections)?;
     check(&body)?;
@@ -268,6 +295,16 @@ async fn patch_connection(
     PathOf(id): PathOf<String>,
     Body(body): Body<ConnectionBody>,
 ) -> ApiResult<axum::Json<ConnectionResponse>> {
+    serve_patch_connection(state, caller, id, body).await
+}
+
+/// `patch_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_connection(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+    body: ConnectionBody,
+) -> ApiResult<axum::Json<ConnectionResponse>> {
     caller.require(Action::EditConnections)?;
     if body.connection_id != id {
         return Err(ApiError::BadRequest(
@@ -308,6 +345,15 @@ async fn delete_connection(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<String>,
+) -> ApiResult<StatusCode> {
+    serve_delete_connection(state, caller, id).await
+}
+
+/// `delete_connection` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_delete_connection(
+    state: ApiState,
+    caller: Caller,
+    id: String,
 ) -> ApiResult<StatusCode> {
     caller.require(Action::EditConnections)?;
     let mut tx = state.pool.begin().await?;

@@ -213,6 +213,16 @@ async fn get_dag_runs(
     PathOf(dag_id): PathOf<String>,
     params: Params,
 ) -> ApiResult<axum::Json<DagRunCollectionResponse>> {
+    serve_get_dag_runs(state, caller, dag_id, params).await
+}
+
+/// `get_dag_runs` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dag_runs(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+    params: Params,
+) -> ApiResult<axum::Json<DagRunCollectionResponse>> {
     caller.require(Action::ReadDags)?;
     let query = run_query(&dag_id, &params)?;
     if dag_id != "~" {
@@ -258,6 +268,15 @@ async fn get_dag_run(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
+) -> ApiResult<axum::Json<DagRunResponse>> {
+    serve_get_dag_run(state, caller, (dag_id, run_id)).await
+}
+
+/// `get_dag_run` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dag_run(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id): (String, String),
 ) -> ApiResult<axum::Json<DagRunResponse>> {
     caller.require(Action::ReadDags)?;
     Ok(axum::Json(
@@ -391,6 +410,16 @@ async fn trigger_dag_run(
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
     Body(body): Body<TriggerDagRunPostBody>,
+) -> ApiResult<axum::Json<DagRunResponse>> {
+    serve_trigger_dag_run(state, caller, dag_id, body).await
+}
+
+/// `trigger_dag_run` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_trigger_dag_run(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+    body: TriggerDagRunPostBody,
 ) -> ApiResult<axum::Json<DagRunResponse>> {
     caller.require(Action::TriggerDagRuns)?;
     let Some(logical_date) = body.logical_date else {

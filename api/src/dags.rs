@@ -185,6 +185,15 @@ async fn get_dags(
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<DagCollectionResponse>> {
+    serve_get_dags(state, caller, params).await
+}
+
+/// `get_dags` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dags(
+    state: ApiState,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<DagCollectionResponse>> {
     caller.require(Action::ReadDags)?;
     let query = dag_query(&params)?;
     let (rows, total_entries) = dag_catalog::page(&state.pool, &query).await?;
@@ -220,6 +229,15 @@ async fn get_dag(
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
 ) -> ApiResult<axum::Json<DagResponse>> {
+    serve_get_dag(state, caller, dag_id).await
+}
+
+/// `get_dag` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_dag(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+) -> ApiResult<axum::Json<DagResponse>> {
     caller.require(Action::ReadDags)?;
     Ok(axum::Json(one(&state, &dag_id).await?.into()))
 }
@@ -249,6 +267,17 @@ async fn patch_dag(
     PathOf(dag_id): PathOf<String>,
     params: Params,
     Body(body): Body<DagPatchBody>,
+) -> ApiResult<axum::Json<DagResponse>> {
+    serve_patch_dag(state, caller, dag_id, params, body).await
+}
+
+/// `patch_dag` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_dag(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+    params: Params,
+    body: DagPatchBody,
 ) -> ApiResult<axum::Json<DagResponse>> {
     caller.require(Action::EditDags)?;
     let mask = params.all("update_mask");

@@ -45,6 +45,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 }
 
 impl Params {
+    /// The pairs passed through `f`: how `/api/v1` hands Airflow 2's
+    /// parameter names to the shared handlers.
+    pub(crate) fn map(self, f: impl Fn(String, String) -> (String, String)) -> Self {
+        Self(self.0.into_iter().map(|(k, v)| f(k, v)).collect())
+    }
+
     /// The last value of `key` (as FastAPI takes a scalar).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0

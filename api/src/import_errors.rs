@@ -68,6 +68,15 @@ async fn get_import_errors(
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<ImportErrorCollectionResponse>> {
+    serve_get_import_errors(state, caller, params).await
+}
+
+/// `get_import_errors` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_import_errors(
+    state: ApiState,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<ImportErrorCollectionResponse>> {
     caller.require(Action::ReadDags)?;
     let page = Page::from_params(&params)?;
     let rows = import_errors::list(&state.pool).await?;
@@ -97,6 +106,15 @@ async fn get_import_error(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(id): PathOf<i64>,
+) -> ApiResult<axum::Json<ImportErrorResponse>> {
+    serve_get_import_error(state, caller, id).await
+}
+
+/// `get_import_error` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_import_error(
+    state: ApiState,
+    caller: Caller,
+    id: i64,
 ) -> ApiResult<axum::Json<ImportErrorResponse>> {
     caller.require(Action::ReadDags)?;
     let row = import_errors::get(&state.pool, id).await?.ok_or_else(|| {

@@ -23,6 +23,7 @@ mod pools;
 mod task_instances;
 mod tasks;
 mod time;
+pub mod v1;
 mod variables;
 mod xcoms;
 
@@ -119,6 +120,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v2/openapi.json", get(serve_doc.clone()))
         .route("/openapi.json", get(serve_doc))
         .route("/api/v2/{*rest}", any(not_found))
+        .merge(v1::router())
         .with_state(state)
 }
 

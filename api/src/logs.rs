@@ -37,6 +37,34 @@ pub struct TaskInstancesLogResponse {
     pub continuation_token: Option<String>,
 }
 
+/// The text of one try's log (`map_index` from the query; a missing task
+/// instance or try is a 404). Shared with `/api/v1`.
+pub(crate) async fn read_try(
+    state: &ApiState,
+    (dag_id, run_id, task_id): (&str, &str, &str),
+    try_number: i32,
+    params: &Params,
+) -> ApiResult<String> {
+    let map_index = params.parse("map_index", "int_parsing")?.unwrap_or(-1);
+    params.bool("full_content")?;
+    let mut conn = state.pool.acquire().await?;
+    let ti = TiRef {
+        dag_id,
+        run_id,
+        task_id,
+        map_index,
+    };
+    let Some((ti_id, current_try)) = task_instances::locate(&mut conn, &ti).await? else {
+        return Err(ApiError::NotFound("TaskInstance not found".to_owned()));
+    };
+    if try_number < 1 || try_number > current_try {
+        return Err(ApiError::NotFound(format!(
+            "Try {try_number} of this task instance not found (its tries: 1 to {current_try})"
+        )));
+    }
+    Ok(task_logs::read(&mut conn, ti_id, try_number).await?)
+}
+
 /// Get the log of one try: JSON lines of `content`, or the text itself with
 /// `Accept: text/plain`.
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
@@ -59,24 +87,7 @@ async fn get_log(
     params: Params,
 ) -> ApiResult<Response> {
     caller.require(Action::ReadDags)?;
-    let map_index = params.parse("map_index", "int_parsing")?.unwrap_or(-1);
-    params.bool("full_content")?;
-    let mut conn = state.pool.acquire().await?;
-    let ti = TiRef {
-        dag_id: &dag_id,
-        run_id: &run_id,
-        task_id: &task_id,
-        map_index,
-    };
-    let Some((ti_id, current_try)) = task_instances::locate(&mut conn, &ti).await? else {
-        return Err(ApiError::NotFound("TaskInstance not found".to_owned()));
-    };
-    if try_number < 1 || try_number > current_try {
-        return Err(ApiError::NotFound(format!(
-            "Try {try_number} of this task instance not found (its tries: 1 to {current_try})"
-        )));
-    }
-    let text = task_logs::read(&mut conn, ti_id, try_number).await?;
+    let text = read_try(&state, (&dag_id, &run_id, &task_id), try_number, &params).await?;
     let wants_text = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -121,6 +121,15 @@ async fn get_pools(
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<PoolCollectionResponse>> {
+    serve_get_pools(state, caller, params).await
+}
+
+/// `get_pools` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_pools(
+    state: ApiState,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<PoolCollectionResponse>> {
     caller.require(Action::ReadDags)?;
     let page = Page::from_params(&params)?;
     let pattern = params.get("pool_name_pattern").map(str::to_lowercase);
@@ -173,6 +182,15 @@ async fn get_pool(
     caller: Caller,
     PathOf(name): PathOf<String>,
 ) -> ApiResult<axum::Json<PoolResponse>> {
+    serve_get_pool(state, caller, name).await
+}
+
+/// `get_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_pool(
+    state: ApiState,
+    caller: Caller,
+    name: String,
+) -> ApiResult<axum::Json<PoolResponse>> {
     caller.require(Action::ReadDags)?;
     let mut conn = state.pool.acquire().await?;
     Ok(axum::Json(one(&mut conn, &name).await?))
@@ -192,6 +210,15 @@ async fn post_pool(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<PoolBody>,
+) -> ApiResult<(StatusCode, axum::Json<PoolResponse>)> {
+    serve_post_pool(state, caller, body).await
+}
+
+/// `post_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_post_pool(
+    state: ApiState,
+    caller: Caller,
+    body: PoolBody,
 ) -> ApiResult<(StatusCode, axum::Json<PoolResponse>)> {
     caller.require(Action::EditPools)?;
     check_slots(body.slots)?;
@@ -248,6 +275,17 @@ async fn patch_pool(
     params: Params,
     Body(body): Body<PoolPatchBody>,
 ) -> ApiResult<axum::Json<PoolResponse>> {
+    serve_patch_pool(state, caller, name, params, body).await
+}
+
+/// `patch_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_pool(
+    state: ApiState,
+    caller: Caller,
+    name: String,
+    params: Params,
+    body: PoolPatchBody,
+) -> ApiResult<axum::Json<PoolResponse>> {
     caller.require(Action::EditPools)?;
     if body.pool.as_ref().is_some_and(|p| p != &name) {
         return Err(ApiError::BadRequest(
@@ -298,6 +336,15 @@ async fn delete_pool(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(name): PathOf<String>,
+) -> ApiResult<StatusCode> {
+    serve_delete_pool(state, caller, name).await
+}
+
+/// `delete_pool` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_delete_pool(
+    state: ApiState,
+    caller: Caller,
+    name: String,
 ) -> ApiResult<StatusCode> {
     caller.require(Action::EditPools)?;
     if name == DEFAULT_POOL {

@@ -186,6 +186,16 @@ async fn get_task_instances(
     PathOf((dag_id, run_id)): PathOf<(String, String)>,
     params: Params,
 ) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
+    serve_get_task_instances(state, caller, (dag_id, run_id), params).await
+}
+
+/// `get_task_instances` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_task_instances(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id): (String, String),
+    params: Params,
+) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
     caller.require(Action::ReadDags)?;
     let page = Page::from_params(&params)?;
     let (order, descending) = order_by(&params, TiOrder::Default, TiOrder::parse)?;
@@ -258,6 +268,15 @@ async fn get_task_instance(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
+) -> ApiResult<axum::Json<TaskInstanceResponse>> {
+    serve_get_task_instance(state, caller, (dag_id, run_id, task_id)).await
+}
+
+/// `get_task_instance` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_task_instance(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id, task_id): (String, String, String),
 ) -> ApiResult<axum::Json<TaskInstanceResponse>> {
     caller.require(Action::ReadDags)?;
     Ok(axum::Json(
@@ -449,6 +468,16 @@ async fn clear_task_instances(
     caller: Caller,
     PathOf(dag_id): PathOf<String>,
     Body(body): Body<ClearTaskInstancesBody>,
+) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
+    serve_clear_task_instances(state, caller, dag_id, body).await
+}
+
+/// `clear_task_instances` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_clear_task_instances(
+    state: ApiState,
+    caller: Caller,
+    dag_id: String,
+    body: ClearTaskInstancesBody,
 ) -> ApiResult<axum::Json<TaskInstanceCollectionResponse>> {
     caller.require(Action::EditTaskInstances)?;
     // Cleared runs always go back to queued (`manual::clear`).

@@ -90,6 +90,15 @@ async fn get_variables(
     caller: Caller,
     params: Params,
 ) -> ApiResult<axum::Json<VariableCollectionResponse>> {
+    serve_get_variables(state, caller, params).await
+}
+
+/// `get_variables` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_variables(
+    state: ApiState,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<axum::Json<VariableCollectionResponse>> {
     caller.require(Action::ReadDags)?;
     let page = Page::from_params(&params)?;
     let (order, descending) = order_by(&params, VariableOrder::Key, |name| match name {
@@ -145,6 +154,15 @@ async fn get_variable(
     caller: Caller,
     PathOf(key): PathOf<String>,
 ) -> ApiResult<axum::Json<VariableResponse>> {
+    serve_get_variable(state, caller, key).await
+}
+
+/// `get_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_variable(
+    state: ApiState,
+    caller: Caller,
+    key: String,
+) -> ApiResult<axum::Json<VariableResponse>> {
     caller.require(Action::ReadDags)?;
     let mut conn = state.pool.acquire().await?;
     let row = variables::get(&mut conn, &key)
@@ -178,6 +196,15 @@ async fn post_variable(
     State(state): State<ApiState>,
     caller: Caller,
     Body(body): Body<VariableBody>,
+) -> ApiResult<(StatusCode, axum::Json<VariableResponse>)> {
+    serve_post_variable(state, caller, body).await
+}
+
+/// `post_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_post_variable(
+    state: ApiState,
+    caller: Caller,
+    body: VariableBody,
 ) -> ApiResult<(StatusCode, axum::Json<VariableResponse>)> {
     caller.require(Action::EditVariables)?;
     check_key(&body.key)?;
@@ -229,6 +256,17 @@ async fn patch_variable(
     PathOf(key): PathOf<String>,
     params: Params,
     Body(body): Body<VariableBody>,
+) -> ApiResult<axum::Json<VariableResponse>> {
+    serve_patch_variable(state, caller, key, params, body).await
+}
+
+/// `patch_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_patch_variable(
+    state: ApiState,
+    caller: Caller,
+    key: String,
+    params: Params,
+    body: VariableBody,
 ) -> ApiResult<axum::Json<VariableResponse>> {
     caller.require(Action::EditVariables)?;
     if body.key != key {
@@ -289,6 +327,15 @@ async fn delete_variable(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf(key): PathOf<String>,
+) -> ApiResult<StatusCode> {
+    serve_delete_variable(state, caller, key).await
+}
+
+/// `delete_variable` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_delete_variable(
+    state: ApiState,
+    caller: Caller,
+    key: String,
 ) -> ApiResult<StatusCode> {
     caller.require(Action::EditVariables)?;
     let mut tx = state.pool.begin().await?;

@@ -98,6 +98,16 @@ async fn get_xcom_entries(
     PathOf((dag_id, run_id, task_id)): PathOf<(String, String, String)>,
     params: Params,
 ) -> ApiResult<axum::Json<XComCollectionResponse>> {
+    serve_get_xcom_entries(state, caller, (dag_id, run_id, task_id), params).await
+}
+
+/// `get_xcom_entries` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_xcom_entries(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id, task_id): (String, String, String),
+    params: Params,
+) -> ApiResult<axum::Json<XComCollectionResponse>> {
     caller.require(Action::ReadDags)?;
     let page = Page::from_params(&params)?;
     let (ti, rows) = xcoms(&state, (&dag_id, &run_id, &task_id), &params, None).await?;
@@ -130,6 +140,16 @@ async fn get_xcom_entry(
     State(state): State<ApiState>,
     caller: Caller,
     PathOf((dag_id, run_id, task_id, key)): PathOf<(String, String, String, String)>,
+    params: Params,
+) -> ApiResult<axum::Json<XComResponse>> {
+    serve_get_xcom_entry(state, caller, (dag_id, run_id, task_id, key), params).await
+}
+
+/// `get_xcom_entry` without the extractors: shared with `/api/v1`.
+pub(crate) async fn serve_get_xcom_entry(
+    state: ApiState,
+    caller: Caller,
+    (dag_id, run_id, task_id, key): (String, String, String, String),
     params: Params,
 ) -> ApiResult<axum::Json<XComResponse>> {
     caller.require(Action::ReadDags)?;
