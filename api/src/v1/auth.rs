@@ -62,6 +62,7 @@ impl FromRequestParts<ApiState> for BasicCaller {
             .await?
             .ok_or_else(unauthorized)?;
         Ok(Self(Caller {
+            user_id: user.user_id,
             username: user.username,
             roles: user.roles,
         }))
