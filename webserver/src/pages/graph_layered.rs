@@ -21,6 +21,8 @@ const PATIENCE: usize = 3;
 const TRANSPOSE_PASSES: usize = 4;
 /// Coordinate rounds (each pulls every layer towards both neighbours).
 const PLACE_ROUNDS: usize = 8;
+/// Bound on dummy points, so memory and time stay linear in the DAG.
+const MAX_DUMMIES: usize = 100_000;
 
 /// Layers by longest upstream path (Kahn's order). A cycle, impossible in a
 /// valid DAG, is broken at its first unplaced task so every task gets a layer.
@@ -78,9 +80,10 @@ fn build(n: usize, edges: &[EdgeSpec<'_>]) -> Layered {
     let mut up = vec![Vec::new(); n];
     let mut down = vec![Vec::new(); n];
     let mut chains = Vec::with_capacity(edges.len());
+    let min_direct_span = direct_span(edges, &rank);
     for e in edges {
         let (ra, rb) = (rank[e.from], rank[e.to]);
-        if rb <= ra {
+        if rb <= ra || rb - ra >= min_direct_span {
             chains.push(None);
             continue;
         }
@@ -106,6 +109,39 @@ fn build(n: usize, edges: &[EdgeSpec<'_>]) -> Layered {
         chains,
         layers,
     }
+}
+
+/// How many points the layered graph has: tasks, plus a dummy point for
+/// each layer a long edge crosses (the size layout-rs's cost follows).
+pub(super) fn points(n: usize, edges: &[EdgeSpec<'_>]) -> usize {
+    let rank = layers_of(n, edges);
+    n + edges
+        .iter()
+        .map(|e| rank[e.to].saturating_sub(rank[e.from]).saturating_sub(1))
+        .sum::<usize>()
+}
+
+/// The shortest span (in layers) of an edge drawn straight rather than
+/// through dummy points: no limit unless the dummies would pass MAX_DUMMIES
+/// (a task feeding every task of a long chain needs quadratically many),
+/// then the longest edges go straight.
+fn direct_span(edges: &[EdgeSpec<'_>], rank: &[usize]) -> usize {
+    let mut spans: Vec<usize> = edges
+        .iter()
+        .map(|e| rank[e.to].saturating_sub(rank[e.from]))
+        .filter(|&s| s > 1)
+        .collect();
+    spans.sort_unstable_by(|a, b| b.cmp(a));
+    let mut total: usize = spans.iter().map(|s| s - 1).sum();
+    let mut limit = usize::MAX;
+    for s in spans {
+        if total <= MAX_DUMMIES {
+            break;
+        }
+        total -= s - 1;
+        limit = s;
+    }
+    limit
 }
 
 /// A first order per layer: depth-first from the tasks in their DAG order,
@@ -639,6 +675,48 @@ mod tests {
                 assert!(w[0].y + w[0].h <= w[1].y, "{:?} overlaps {:?}", w[0], w[1]);
             }
         }
+    }
+
+    // Invariant: when long edges would need too many dummy points, the
+    // longest are drawn straight and the dummies stay within the bound.
+    #[test]
+    fn dummy_points_are_bounded() {
+        // A 600-task chain, and `start` feeding every chain task: ~180,000
+        // dummies without the bound.
+        let mut tasks = vec![json!({"task_id": "start"})];
+        for i in 0..600 {
+            let mut ups = vec!["start".to_owned()];
+            if i > 0 {
+                ups.push(format!("c{}", i - 1));
+            }
+            tasks.push(json!({"task_id": format!("c{i}"), "upstream_task_ids": ups}));
+        }
+        let s = spec(tasks);
+        let (nodes, edges) = prepare(&s);
+        let g = build(nodes.len(), &edges);
+        assert!(g.rank.len() - nodes.len() <= MAX_DUMMIES);
+        assert!(
+            g.chains.iter().any(Option::is_none),
+            "some edges go straight"
+        );
+        let l = place(nodes, &edges);
+        let straight = l.edges.iter().filter(|e| !e.d.contains(" C ")).count();
+        assert!(straight > 0 && straight < 600, "{straight}");
+    }
+
+    // Invariant: points count tasks plus one dummy a layer crossed.
+    #[test]
+    fn points_count_tasks_and_dummies() {
+        let s = spec(vec![
+            json!({"task_id": "a"}),
+            json!({"task_id": "b", "upstream_task_ids": ["a"]}),
+            json!({"task_id": "c", "upstream_task_ids": ["b"]}),
+            json!({"task_id": "d", "upstream_task_ids": ["a", "c"]}),
+        ]);
+        let (nodes, edges) = prepare(&s);
+        assert_eq!(points(nodes.len(), &edges), 4 + 2);
+        let g = build(nodes.len(), &edges);
+        assert_eq!(g.rank.len(), 6);
     }
 
     // Invariant: a cycle (not a valid DAG) still gets every task a place.

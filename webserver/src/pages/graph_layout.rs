@@ -91,12 +91,14 @@ pub struct GraphLayout {
 }
 
 const NODE_H: f64 = 44.0;
-/// Above this many tasks our layered layout (`graph_layered.rs`) is used.
-/// layout-rs's cost climbs steeply with width (release build, 20 tasks a
-/// layer, 3 upstreams from the 1-3 layers before: 50 tasks 37 ms, 100 tasks
-/// 0.45 s, 200 tasks 1.8 s, 300 tasks 35 s), while ours lays out 2,000 such
-/// tasks in 34 ms with as few crossings (benches/ui/layout).
-const MAX_LAYOUT_RS_TASKS: usize = 50;
+/// Above this many points (tasks, plus one dummy point per layer a long
+/// edge crosses) our layered layout (`graph_layered.rs`) is used.
+/// layout-rs's cost climbs steeply with them, not only with tasks (release
+/// build; `wide`: 20 tasks a layer, 3 upstreams from the 1–3 layers before:
+/// 50 tasks 37 ms, 100 tasks 0.25–1.2 s, 300 tasks 35 s; `fan`, a chain with
+/// one task feeding all of it and one fed by all of it: 25 tasks 0.44 s),
+/// while ours lays out 2,000 such tasks in under 0.4 s (benches/ui/layout).
+const MAX_LAYOUT_RS_POINTS: usize = 120;
 const MARGIN: f64 = 16.0;
 
 /// A box wide enough for the longer of its two lines (7 px a character at
@@ -230,25 +232,31 @@ fn prepare(spec: &GraphSpec) -> (Vec<NodeBox>, Vec<EdgeSpec<'_>>) {
     (nodes, edges)
 }
 
-/// Lays out the DAG: layout-rs up to MAX_LAYOUT_RS_TASKS tasks, else (or if
-/// it fails) our own layered layout (`graph_layered.rs`), which scales.
+/// Lays out the DAG: layout-rs for small layered graphs, else (or if it
+/// fails) our own layered layout (`graph_layered.rs`), which scales.
 pub fn compute(spec: &GraphSpec) -> GraphLayout {
-    if spec.tasks.len() > MAX_LAYOUT_RS_TASKS {
-        return compute_layered(spec);
+    let (nodes, edges) = prepare(spec);
+    if nodes.is_empty() || layered::points(nodes.len(), &edges) > MAX_LAYOUT_RS_POINTS {
+        return layered::place(nodes, &edges);
     }
-    compute_by_layout_rs(spec).unwrap_or_else(|| compute_layered(spec))
+    by_layout_rs(&nodes, &edges).unwrap_or_else(|| layered::place(nodes, &edges))
 }
 
-/// layout-rs's layout whatever the size (benches/ui/layout compares it);
-/// `None` for an empty DAG or one it cannot place.
+/// layout-rs's layout whatever the size; `None` for an empty DAG or one it
+/// cannot place.
+#[allow(dead_code)] // only benches/ui/layout calls it, to compare engines
 pub fn compute_by_layout_rs(spec: &GraphSpec) -> Option<GraphLayout> {
     let (nodes, edges) = prepare(spec);
     if nodes.is_empty() {
         return None;
     }
+    by_layout_rs(&nodes, &edges)
+}
+
+fn by_layout_rs(nodes: &[NodeBox], edges: &[EdgeSpec<'_>]) -> Option<GraphLayout> {
     // layout-rs asserts on what it considers impossible; a DAG it cannot
     // place still gets a layout rather than a 500.
-    std::panic::catch_unwind(|| place_with_layout_rs(&nodes, &edges))
+    std::panic::catch_unwind(|| place_with_layout_rs(nodes, edges))
         .ok()
         .flatten()
 }
@@ -566,7 +574,7 @@ mod tests {
     // curved edges, layers left to right.
     #[test]
     fn large_dag_gets_the_layered_layout() {
-        let tasks: Vec<Value> = (0..MAX_LAYOUT_RS_TASKS + 50)
+        let tasks: Vec<Value> = (0..MAX_LAYOUT_RS_POINTS + 50)
             .map(|i| {
                 let ups: Vec<String> = if i >= 3 {
                     vec![format!("t{}", i - 3)]
@@ -579,7 +587,7 @@ mod tests {
         let l = compute(&GraphSpec::from_serialized(Some(
             &json!({ "tasks": tasks }),
         )));
-        assert_eq!(l.nodes.len(), MAX_LAYOUT_RS_TASKS + 50);
+        assert_eq!(l.nodes.len(), MAX_LAYOUT_RS_POINTS + 50);
         assert!(l.edges.iter().all(|e| e.d.contains(" C ")), "curved edges");
         for e in &l.edges {
             assert!(node(&l, &e.from).x + node(&l, &e.from).w <= node(&l, &e.to).x);
@@ -587,6 +595,31 @@ mod tests {
         // Three chains side by side: three boxes in each column.
         let first = node(&l, "t0").x;
         assert_eq!(l.nodes.iter().filter(|n| n.x == first).count(), 3);
+    }
+
+    // Invariant: a small DAG with many long edges (layout-rs took 0.44 s on
+    // this shape at 25 tasks) skips layout-rs: our paths, with their
+    // straight runs, and none of layout-rs's smooth-curve (`S`) segments.
+    #[test]
+    fn few_tasks_with_long_edges_skip_layout_rs() {
+        let mut tasks = vec![json!({"task_id": "start"})];
+        for i in 0..18 {
+            let mut ups = vec!["start".to_owned()];
+            if i > 0 {
+                ups.push(format!("c{}", i - 1));
+            }
+            tasks.push(json!({"task_id": format!("c{i}"), "upstream_task_ids": ups}));
+        }
+        let spec = GraphSpec::from_serialized(Some(&json!({ "tasks": tasks })));
+        let (nodes, edges) = prepare(&spec);
+        assert!(layered::points(nodes.len(), &edges) > MAX_LAYOUT_RS_POINTS);
+        let l = compute(&spec);
+        assert_eq!(l.nodes.len(), 19);
+        assert!(
+            l.edges
+                .iter()
+                .all(|e| e.d.contains(" L ") && !e.d.contains(" S "))
+        );
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!   cargo run --release --offline --manifest-path benches/ui/layout/Cargo.toml
 //!
 //! Shapes: `wide` (20 tasks a layer, each fed by 3 pseudo-random tasks of the
-//! previous 1–3 layers), `chain`. Engines: layout-rs (only up to 200 tasks:
-//! it takes 35 s at 300), and our layered layout (`graph_layered.rs`).
+//! previous 1–3 layers), `chain`, `fan` (a chain, one task feeding all of
+//! it, one fed by all of it: the most dummy points). Engines: layout-rs
+//! (only up to 200 tasks, 50 for `fan`: it takes 35 s at 300 wide tasks),
+//! and our layered layout (`graph_layered.rs`).
 
 #[allow(dead_code)]
 #[path = "../../../../webserver/src/pages/graph_layout.rs"]
@@ -58,6 +60,23 @@ fn chain(tasks: usize) -> GraphSpec {
     GraphSpec::from_serialized(Some(&json!({ "tasks": tasks })))
 }
 
+/// The worst case for dummy points: a chain, with `start` feeding every
+/// chain task and `end` fed by every one.
+fn fan(tasks: usize) -> GraphSpec {
+    let chain_len = tasks.saturating_sub(2);
+    let mut list = vec![json!({"task_id": "start"})];
+    for i in 0..chain_len {
+        let mut ups = vec!["start".to_owned()];
+        if i > 0 {
+            ups.push(format!("c{}", i - 1));
+        }
+        list.push(json!({"task_id": format!("c{i}"), "upstream_task_ids": ups}));
+    }
+    let all: Vec<String> = (0..chain_len).map(|i| format!("c{i}")).collect();
+    list.push(json!({"task_id": "end", "upstream_task_ids": all}));
+    GraphSpec::from_serialized(Some(&json!({ "tasks": list })))
+}
+
 fn median(
     spec: &GraphSpec,
     runs: usize,
@@ -105,11 +124,11 @@ fn crossings(l: &GraphLayout) -> usize {
 fn main() {
     println!("| DAG | tasks | edges | layout-rs | layered | crossings* layout-rs / layered |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    for &n in &[25usize, 50, 100, 200, 500, 1000, 2000, 5000] {
-        for (name, spec) in [("wide", wide(n, 20)), ("chain", chain(n))] {
+    for &n in &[12usize, 25, 50, 100, 200, 500, 1000, 2000, 5000] {
+        for (name, spec) in [("wide", wide(n, 20)), ("chain", chain(n)), ("fan", fan(n))] {
             let runs = if n <= 1000 { 5 } else { 3 };
             let (t_new, l_new) = median(&spec, runs, graph_layout::compute_layered);
-            let old = if n <= 200 {
+            let old = if n <= 200 && (name != "fan" || n <= 50) {
                 let (t, l) = median(&spec, runs, |s| {
                     graph_layout::compute_by_layout_rs(s).unwrap_or_else(|| GraphLayout {
                         width: 0.0,
