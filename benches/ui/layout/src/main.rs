@@ -121,7 +121,49 @@ fn crossings(l: &GraphLayout) -> usize {
     n
 }
 
+/// A bare SVG of a layout, to look at (LAYOUT_SVG_DIR=dir).
+fn svg(l: &GraphLayout) -> String {
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}"><rect width="100%" height="100%" fill="white"/>"#,
+        l.width, l.height
+    );
+    for e in &l.edges {
+        out.push_str(&format!(
+            r##"<path d="{}" fill="none" stroke="#888"/>"##,
+            e.d
+        ));
+        if let Some((t, x, y)) = &e.label {
+            out.push_str(&format!(
+                r#"<text x="{x:.1}" y="{y:.1}" font-size="11" text-anchor="middle">{t}</text>"#
+            ));
+        }
+    }
+    for n in &l.nodes {
+        out.push_str(&format!(
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#eef" stroke="#336"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            n.x, n.y, n.w, n.h, n.x + 6.0, n.y + 18.0, n.label
+        ));
+    }
+    out + "</svg>"
+}
+
 fn main() {
+    if let Ok(dir) = std::env::var("LAYOUT_SVG_DIR") {
+        let mut w = wide(100, 20);
+        w.edge_labels.push(graph_layout::SpecLabel {
+            from: w.tasks[20].upstream_task_ids[0].clone(),
+            to: w.tasks[20].task_id.clone(),
+            label: "a label".to_owned(),
+        });
+        for (name, spec) in [("wide100", w), ("fan30", fan(30))] {
+            let l = graph_layout::compute_layered(&spec);
+            let _ = std::fs::write(format!("{dir}/{name}.svg"), svg(&l));
+            if let Some(l) = graph_layout::compute_by_layout_rs(&spec) {
+                let _ = std::fs::write(format!("{dir}/{name}-layout-rs.svg"), svg(&l));
+            }
+        }
+        return;
+    }
     println!("| DAG | tasks | edges | layout-rs | layered | crossings* layout-rs / layered |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for &n in &[12usize, 25, 50, 100, 200, 500, 1000, 2000, 5000] {
