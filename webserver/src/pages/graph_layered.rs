@@ -1,9 +1,11 @@
 //! A layered (Sugiyama-style) layout that scales to thousands of tasks, for
 //! DAGs too large for layout-rs: longest-path layers, long edges through
-//! dummy points, barycentre sweeps to reduce crossings (keeping the order
-//! with the fewest, counted exactly), then each layer's boxes pulled towards
-//! their neighbours by isotonic regression (no overlaps, order kept).
-//! Every phase is near linear in tasks + edges + dummy points.
+//! dummy points (at most MAX_DUMMIES; beyond, the longest edges go
+//! straight), barycentre sweeps and transposition of neighbours to reduce
+//! crossings (keeping the order with the fewest, counted exactly), then
+//! each layer's boxes pulled towards their neighbours by isotonic
+//! regression (no overlaps, order kept). Every phase is near linear in
+//! tasks + edges + dummy points. ADR 0012 and benches/ui/layout: figures.
 
 use std::collections::VecDeque;
 
@@ -21,7 +23,8 @@ const PATIENCE: usize = 3;
 const TRANSPOSE_PASSES: usize = 4;
 /// Coordinate rounds (each pulls every layer towards both neighbours).
 const PLACE_ROUNDS: usize = 8;
-/// Bound on dummy points, so memory and time stay linear in the DAG.
+/// Bound on dummy points, so memory and time stay bounded (a task feeding
+/// every task of a long chain would need quadratically many).
 const MAX_DUMMIES: usize = 100_000;
 
 /// Layers by longest upstream path (Kahn's order). A cycle, impossible in a
