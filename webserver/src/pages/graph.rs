@@ -110,7 +110,7 @@ async fn layout_of(state: &AppState, version_id: i64) -> WebResult<Arc<GraphLayo
     let data = dags::version_data(&state.pool, version_id).await?;
     let spec = GraphSpec::from_serialized(data.as_ref());
     if !graph_layout::start_computing(version_id) {
-        return Ok(Arc::new(graph_layout::compute_layered(&spec)));
+        return layered_off_thread(spec).await;
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let for_thread = spec.clone();
@@ -130,8 +130,16 @@ async fn layout_of(state: &AppState, version_id: i64) -> WebResult<Arc<GraphLayo
     }
     match tokio::time::timeout(LAYOUT_WAIT, rx).await {
         Ok(Ok(layout)) => Ok(layout),
-        _ => Ok(Arc::new(graph_layout::compute_layered(&spec))),
+        _ => layered_off_thread(spec).await,
     }
+}
+
+/// Our layered layout, off the async threads: a few hundred ms at most for
+/// thousands of tasks (release), too long to hold a runtime thread.
+async fn layered_off_thread(spec: GraphSpec) -> WebResult<Arc<GraphLayout>> {
+    tokio::task::spawn_blocking(move || Arc::new(graph_layout::compute_layered(&spec)))
+        .await
+        .map_err(|e| WebError::Internal(format!("laying out the graph: {e}")))
 }
 
 async fn page(
