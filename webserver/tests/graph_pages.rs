@@ -425,3 +425,63 @@ async fn pages_need_a_session() {
         assert!(location(&res).starts_with("/login?next="), "{path}");
     }
 }
+
+// Invariant: a 1,000-task DAG (25 tasks a layer in 10 task groups, three
+// upstreams each, one labelled edge) gets the scalable layered layout
+// through the page: every upstream in an earlier column, curved edges,
+// the label and the groups drawn.
+#[tokio::test]
+async fn large_dag_graph_is_layered() {
+    // Layouts are cached in process by version id, and every test's
+    // database starts its ids at 1: an id of its own avoids another test's.
+    const BIG_VERSION: i64 = 900_001;
+    let site = Site::new().await;
+    let tasks: Vec<serde_json::Value> = (0..1000usize)
+        .map(|i| {
+            let layer = i / 25;
+            let ups: Vec<String> = (0..3)
+                .filter(|_| layer > 0)
+                .map(|k| format!("g{}.t{}", (layer - 1) % 10, (layer - 1) * 25 + (i * 7 + k * 11) % 25))
+                .collect();
+            serde_json::json!({"task_id": format!("g{}.t{i}", layer % 10), "task_group": format!("g{}", layer % 10),
+                               "upstream_task_ids": ups, "task_type": "BashOperator"})
+        })
+        .collect();
+    let label_to = tasks[25]["task_id"].as_str().unwrap_or_default().to_owned();
+    let label_from = tasks[25]["upstream_task_ids"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let data = serde_json::json!({"dag_id": "big_dag", "tasks": tasks,
+        "edge_labels": [{"from": label_from, "to": label_to, "label": "first"}]});
+    site.sql(&format!(
+        "INSERT INTO dag (dag_id, fileloc, relative_fileloc, is_paused, owners, schedule, schedule_summary)
+         VALUES ('big_dag', '/dags/b.py', 'b.py', false, 'ops', '{{}}', NULL);
+         INSERT INTO dag_code (source_hash, fileloc, source_code) VALUES ('hb', '/dags/b.py', 'pass');
+         INSERT INTO dag_version (id, dag_id, version_number, dag_hash, data, fileloc, source_hash)
+         VALUES ({BIG_VERSION}, 'big_dag', 1, 'db', '{data}', '/dags/b.py', 'hb');
+         INSERT INTO serialized_dag (dag_id, dag_version_id, dag_hash)
+         SELECT 'big_dag', id, 'db' FROM dag_version WHERE dag_id = 'big_dag';"
+    ))
+    .await;
+    let cookie = site.session("Viewer").await;
+    let html = site.page("/dags/big_dag/graph", &cookie).await;
+    let ns = nodes(&html);
+    assert_eq!(ns.len(), 1000);
+    let x: std::collections::HashMap<&str, f64> = ns.iter().map(|n| (n.0.as_str(), n.1)).collect();
+    let froms = attrs(&html, r#"data-testid="graph-edge""#, "data-from");
+    let tos = attrs(&html, r#"data-testid="graph-edge""#, "data-to");
+    let ds = attrs(&html, r#"data-testid="graph-edge""#, "d");
+    assert!(froms.len() > 2900, "{}", froms.len());
+    for ((f, t), d) in froms.iter().zip(&tos).zip(&ds) {
+        assert!(x[f.as_str()] < x[t.as_str()], "{f} before {t}");
+        assert!(d.contains(" C "), "curved: {d}");
+    }
+    let columns: std::collections::BTreeSet<i64> = ns.iter().map(|n| n.1 as i64).collect();
+    assert_eq!(columns.len(), 40);
+    assert!(html.contains(&format!(
+        r#"data-testid="graph-edge-label" data-from="{label_from}" data-to="{label_to}""#
+    )));
+    assert!(html.contains(">first</text>"));
+    assert!(html.contains(r#"data-testid="graph-group" data-group="g9""#));
+}

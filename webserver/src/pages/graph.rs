@@ -96,12 +96,13 @@ fn n(v: f64) -> String {
 }
 
 /// How long a page waits for a layout being computed before it shows the
-/// plain layering instead (the computation goes on and is cached).
+/// fast layered layout instead (the computation goes on and is cached).
 const LAYOUT_WAIT: Duration = Duration::from_secs(3);
 
 /// The layout of a DAG version: from the cache, else computed on a thread
 /// of its own and kept. A page waits for it at most LAYOUT_WAIT; meanwhile
-/// (or while another page's computation runs) it gets the plain layering.
+/// (or while another page's computation runs) it gets our fast layered
+/// layout.
 async fn layout_of(state: &AppState, version_id: i64) -> WebResult<Arc<GraphLayout>> {
     if let Some(layout) = graph_layout::cached(version_id) {
         return Ok(layout);
@@ -109,7 +110,7 @@ async fn layout_of(state: &AppState, version_id: i64) -> WebResult<Arc<GraphLayo
     let data = dags::version_data(&state.pool, version_id).await?;
     let spec = GraphSpec::from_serialized(data.as_ref());
     if !graph_layout::start_computing(version_id) {
-        return Ok(Arc::new(graph_layout::compute_plain(&spec)));
+        return layered_off_thread(spec).await;
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let for_thread = spec.clone();
@@ -129,8 +130,16 @@ async fn layout_of(state: &AppState, version_id: i64) -> WebResult<Arc<GraphLayo
     }
     match tokio::time::timeout(LAYOUT_WAIT, rx).await {
         Ok(Ok(layout)) => Ok(layout),
-        _ => Ok(Arc::new(graph_layout::compute_plain(&spec))),
+        _ => layered_off_thread(spec).await,
     }
+}
+
+/// Our layered layout, off the async threads: a few hundred ms at most for
+/// thousands of tasks (release), too long to hold a runtime thread.
+async fn layered_off_thread(spec: GraphSpec) -> WebResult<Arc<GraphLayout>> {
+    tokio::task::spawn_blocking(move || Arc::new(graph_layout::compute_layered(&spec)))
+        .await
+        .map_err(|e| WebError::Internal(format!("laying out the graph: {e}")))
 }
 
 async fn page(

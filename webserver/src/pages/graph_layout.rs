@@ -1,9 +1,11 @@
 //! The graph view's layout, without I/O: tasks as boxes in layers, left to
-//! right, placed by `layout-rs` (a Rust port of Graphviz dot's layered
-//! algorithm: ranking, crossing reduction, Brandes–Köpf placement, long
-//! edges routed through dummy nodes, labelled edges through a label node),
-//! and edges as its curved paths. A layout depends only on the DAG version,
-//! so it is computed once per version and kept in a small in-process cache.
+//! right, and edges as curved paths. Small DAGs are placed by `layout-rs` (a
+//! Rust port of Graphviz dot's layered algorithm: ranking, crossing
+//! reduction, Brandes–Köpf placement, long edges routed through dummy nodes,
+//! labelled edges through a label node); larger ones by our own layered
+//! layout (`graph_layered.rs`), which scales to thousands of tasks. A
+//! layout depends only on the DAG version, so it is computed once per
+//! version and kept in a small in-process cache.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,6 +18,11 @@ use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
 use layout::topo::layout::VisualGraph;
 use serde::Deserialize;
 use serde_json::Value;
+
+// A sibling file rather than a child directory, so benches/ui/layout can
+// include both files as they are.
+#[path = "graph_layered.rs"]
+mod layered;
 
 /// The parts of a serialized DAG the graph reads (docs/serialized-dag.md).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -84,12 +91,14 @@ pub struct GraphLayout {
 }
 
 const NODE_H: f64 = 44.0;
-/// Above this many tasks the plain layering is used. layout-rs's placement
-/// has a steep cliff (release build, 20 tasks a layer, 3 upstreams each:
-/// 200 tasks 0.23 s, 300 tasks 35 s, 400 tasks over a minute), so larger
-/// DAGs get the plain layout, and the page also bounds the time it waits
-/// (`graph.rs`).
-const MAX_LAYOUT_RS_TASKS: usize = 200;
+/// Above this many points (tasks, plus one dummy point per layer a long
+/// edge crosses) our layered layout (`graph_layered.rs`) is used.
+/// layout-rs's cost climbs steeply with them, not only with tasks (release
+/// build; `wide`: 20 tasks a layer, 3 upstreams from the 1–3 layers before:
+/// 50 tasks 37 ms, 100 tasks 0.25–1.2 s, 300 tasks 35 s; `fan`, a chain with
+/// one task feeding all of it and one fed by all of it: 25 tasks 0.44 s),
+/// while ours lays out 2,000 such tasks in under 0.4 s (benches/ui/layout).
+const MAX_LAYOUT_RS_POINTS: usize = 120;
 const MARGIN: f64 = 16.0;
 
 /// A box wide enough for the longer of its two lines (7 px a character at
@@ -223,22 +232,33 @@ fn prepare(spec: &GraphSpec) -> (Vec<NodeBox>, Vec<EdgeSpec<'_>>) {
     (nodes, edges)
 }
 
-/// Lays out the DAG: layout-rs up to MAX_LAYOUT_RS_TASKS tasks, else (or if
-/// it fails) the plain layering.
+/// Lays out the DAG: layout-rs for small layered graphs, else (or if it
+/// fails) our own layered layout (`graph_layered.rs`), which scales.
 pub fn compute(spec: &GraphSpec) -> GraphLayout {
     let (nodes, edges) = prepare(spec);
-    if nodes.is_empty() || nodes.len() > MAX_LAYOUT_RS_TASKS {
-        return place_plainly(nodes, &edges);
+    if nodes.is_empty() || layered::points(nodes.len(), &edges) > MAX_LAYOUT_RS_POINTS {
+        return layered::place(nodes, &edges);
     }
+    by_layout_rs(&nodes, &edges).unwrap_or_else(|| layered::place(nodes, &edges))
+}
+
+/// layout-rs's layout whatever the size; `None` for an empty DAG or one it
+/// cannot place.
+#[allow(dead_code)] // only benches/ui/layout calls it, to compare engines
+pub fn compute_by_layout_rs(spec: &GraphSpec) -> Option<GraphLayout> {
+    let (nodes, edges) = prepare(spec);
+    if nodes.is_empty() {
+        return None;
+    }
+    by_layout_rs(&nodes, &edges)
+}
+
+fn by_layout_rs(nodes: &[NodeBox], edges: &[EdgeSpec<'_>]) -> Option<GraphLayout> {
     // layout-rs asserts on what it considers impossible; a DAG it cannot
-    // place still gets a plain layered layout rather than a 500.
-    let placed = std::panic::catch_unwind(|| place_with_layout_rs(&nodes, &edges))
+    // place still gets a layout rather than a 500.
+    std::panic::catch_unwind(|| place_with_layout_rs(nodes, edges))
         .ok()
-        .flatten();
-    match placed {
-        Some(layout) => layout,
-        None => place_plainly(nodes, &edges),
-    }
+        .flatten()
 }
 
 fn place_with_layout_rs(nodes: &[NodeBox], edges: &[EdgeSpec<'_>]) -> Option<GraphLayout> {
@@ -338,14 +358,17 @@ fn place_with_layout_rs(nodes: &[NodeBox], edges: &[EdgeSpec<'_>]) -> Option<Gra
     })
 }
 
-/// The plain layering only (what a page shows while layout-rs is too slow).
-pub fn compute_plain(spec: &GraphSpec) -> GraphLayout {
+/// Our layered layout whatever the size: fast (about 0.1 s for 1,000 tasks
+/// in a release build), so it is what a page shows while layout-rs runs.
+pub fn compute_layered(spec: &GraphSpec) -> GraphLayout {
     let (nodes, edges) = prepare(spec);
-    place_plainly(nodes, &edges)
+    layered::place(nodes, &edges)
 }
 
-/// The fallback: each task in the column of its longest upstream path,
-/// straight edges.
+/// The former fallback, kept as the baseline the layered layout's crossings
+/// are compared against: each task in the column of its longest upstream
+/// path, in DAG order, straight edges.
+#[cfg(test)]
 fn place_plainly(mut nodes: Vec<NodeBox>, edges: &[EdgeSpec<'_>]) -> GraphLayout {
     let mut rank = vec![0usize; nodes.len()];
     // Bounded relaxation: at most n rounds, so a cycle cannot loop forever.
@@ -547,10 +570,11 @@ mod tests {
         }
     }
 
-    // Invariant: a DAG too large for layout-rs still gets layers, at once.
+    // Invariant: a DAG too large for layout-rs gets the layered layout:
+    // curved edges, layers left to right.
     #[test]
-    fn large_dag_gets_the_plain_layering() {
-        let tasks: Vec<Value> = (0..MAX_LAYOUT_RS_TASKS + 50)
+    fn large_dag_gets_the_layered_layout() {
+        let tasks: Vec<Value> = (0..MAX_LAYOUT_RS_POINTS + 50)
             .map(|i| {
                 let ups: Vec<String> = if i >= 3 {
                     vec![format!("t{}", i - 3)]
@@ -563,14 +587,39 @@ mod tests {
         let l = compute(&GraphSpec::from_serialized(Some(
             &json!({ "tasks": tasks }),
         )));
-        assert_eq!(l.nodes.len(), MAX_LAYOUT_RS_TASKS + 50);
-        assert!(
-            l.edges.iter().all(|e| e.d.contains(" L ")),
-            "plain straight edges"
-        );
+        assert_eq!(l.nodes.len(), MAX_LAYOUT_RS_POINTS + 50);
+        assert!(l.edges.iter().all(|e| e.d.contains(" C ")), "curved edges");
         for e in &l.edges {
             assert!(node(&l, &e.from).x + node(&l, &e.from).w <= node(&l, &e.to).x);
         }
+        // Three chains side by side: three boxes in each column.
+        let first = node(&l, "t0").x;
+        assert_eq!(l.nodes.iter().filter(|n| n.x == first).count(), 3);
+    }
+
+    // Invariant: a small DAG with many long edges (layout-rs took 0.44 s on
+    // this shape at 25 tasks) skips layout-rs: our paths, with their
+    // straight runs, and none of layout-rs's smooth-curve (`S`) segments.
+    #[test]
+    fn few_tasks_with_long_edges_skip_layout_rs() {
+        let mut tasks = vec![json!({"task_id": "start"})];
+        for i in 0..18 {
+            let mut ups = vec!["start".to_owned()];
+            if i > 0 {
+                ups.push(format!("c{}", i - 1));
+            }
+            tasks.push(json!({"task_id": format!("c{i}"), "upstream_task_ids": ups}));
+        }
+        let spec = GraphSpec::from_serialized(Some(&json!({ "tasks": tasks })));
+        let (nodes, edges) = prepare(&spec);
+        assert!(layered::points(nodes.len(), &edges) > MAX_LAYOUT_RS_POINTS);
+        let l = compute(&spec);
+        assert_eq!(l.nodes.len(), 19);
+        assert!(
+            l.edges
+                .iter()
+                .all(|e| e.d.contains(" L ") && !e.d.contains(" S "))
+        );
     }
 
     #[test]
