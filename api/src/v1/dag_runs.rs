@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
-use super::error::{Json, PathOf, V1Error, V1Result};
+use super::error::{Json, PathOf, Query, V1Error, V1Result};
 use crate::ApiState;
 use crate::dag_runs::{self as v2, DagRunResponse, TriggerDagRunPostBody};
 use crate::extract::Params;
@@ -95,7 +95,7 @@ pub(super) async fn get_dag_runs(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<DagRunCollection>> {
     let page = v2::serve_get_dag_runs(state, caller, dag_id, v2_params(params))
         .await?

@@ -8,10 +8,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
-use super::error::{Json, PathOf, V1Error, V1Result};
+use super::error::{Json, PathOf, Query, V1Error, V1Result};
 use crate::ApiState;
 use crate::dags::{self as v2, DagPatchBody, DagResponse};
-use crate::extract::Params;
 
 /// A tag (`Tag`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,7 +111,7 @@ pub struct DagCollection {
 pub(super) async fn get_dags(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<DagCollection>> {
     let page = v2::serve_get_dags(state, caller, params).await?.0;
     Ok(axum::Json(DagCollection {
@@ -147,7 +146,7 @@ pub(super) async fn patch_dag(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(dag_id): PathOf<String>,
-    params: Params,
+    Query(params): Query,
     Json(body): Json<Value>,
 ) -> V1Result<axum::Json<Dag>> {
     let is_paused = body

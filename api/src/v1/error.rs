@@ -7,7 +7,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use axum::extract::FromRequestParts;
+
 use crate::error::ApiError;
+use crate::extract::Params;
 
 /// Where Airflow 2.10's error types point.
 const TYPE_BASE: &str = "https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/";
@@ -120,3 +123,19 @@ pub struct Json<T>(pub T);
 #[derive(Debug, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(V1Error))]
 pub struct PathOf<T>(pub T);
+
+/// The query string's pairs ([`Params`]) whose rejection (a NUL byte) is a
+/// v1 error, not the shared handlers' 422 shape.
+#[derive(Debug)]
+pub struct Query(pub Params);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = V1Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, V1Error> {
+        Ok(Query(Params::from_request_parts(parts, state).await?))
+    }
+}

@@ -10,10 +10,9 @@ use updraft_core::store::health::{self, Health, Thresholds};
 use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
-use super::error::{Json, PathOf, V1Result};
+use super::error::{Json, PathOf, Query, V1Result};
 use crate::ApiState;
 use crate::connections::{self, ConnectionBody, ConnectionResponse};
-use crate::extract::Params;
 use crate::import_errors::{self, ImportErrorResponse};
 use crate::pools::{self, PoolBody, PoolPatchBody, PoolResponse};
 use crate::variables::{self, VariableBody, VariableResponse};
@@ -50,7 +49,7 @@ pub struct VariableCollection {
 pub(super) async fn get_variables(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<VariableCollection>> {
     let page = variables::serve_get_variables(state, caller, params)
         .await?
@@ -100,7 +99,7 @@ pub(super) async fn patch_variable(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(key): PathOf<String>,
-    params: Params,
+    Query(params): Query,
     Json(body): Json<VariableBody>,
 ) -> V1Result<axum::Json<Variable>> {
     let v = variables::serve_patch_variable(state, caller, key, params, body)
@@ -165,7 +164,7 @@ pub struct ConnectionCollection {
 pub(super) async fn get_connections(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<ConnectionCollection>> {
     let page = connections::serve_get_connections(state, caller, params)
         .await?
@@ -301,7 +300,7 @@ pub struct PoolWrite {
 pub(super) async fn get_pools(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<PoolCollection>> {
     let page = pools::serve_get_pools(state, caller, params).await?.0;
     Ok(axum::Json(PoolCollection {
@@ -360,7 +359,7 @@ pub(super) async fn patch_pool(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(name): PathOf<String>,
-    params: Params,
+    Query(params): Query,
     Json(body): Json<PoolWrite>,
 ) -> V1Result<axum::Json<Pool>> {
     let v2_body = PoolPatchBody {
@@ -423,7 +422,7 @@ pub struct ImportErrorCollection {
 pub(super) async fn get_import_errors(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<ImportErrorCollection>> {
     let page = import_errors::serve_get_import_errors(state, caller, params)
         .await?

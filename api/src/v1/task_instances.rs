@@ -12,7 +12,7 @@ use updraft_core::auth::permissions::Action;
 use utoipa::ToSchema;
 
 use super::auth::BasicCaller;
-use super::error::{Json, PathOf, V1Error, V1Result};
+use super::error::{Json, PathOf, Query, V1Error, V1Result};
 use crate::ApiState;
 use crate::extract::Params;
 use crate::task_instances::{self as v2, ClearTaskInstancesBody, TaskInstanceResponse};
@@ -115,7 +115,7 @@ pub(super) async fn get_task_instances(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String)>,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<TaskInstanceCollection>> {
     let page = v2::serve_get_task_instances(state, caller, ids, v2_params(params))
         .await?
@@ -159,7 +159,7 @@ pub(super) async fn get_log(
     BasicCaller(caller): BasicCaller,
     headers: HeaderMap,
     PathOf((dag_id, run_id, task_id, try_number)): PathOf<(String, String, String, i32)>,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<Response> {
     caller.require(Action::ReadDags)?;
     let text =
@@ -233,7 +233,7 @@ pub(super) async fn get_xcom_entries(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String, String)>,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<XComCollection>> {
     let page = xcoms::serve_get_xcom_entries(state, caller, ids, params)
         .await?
@@ -257,7 +257,7 @@ pub(super) async fn get_xcom_entry(
     State(state): State<ApiState>,
     BasicCaller(caller): BasicCaller,
     PathOf(ids): PathOf<(String, String, String, String)>,
-    params: Params,
+    Query(params): Query,
 ) -> V1Result<axum::Json<XCom>> {
     let entry = xcoms::serve_get_xcom_entry(state, caller, ids, params)
         .await?
