@@ -2,9 +2,9 @@
 //! Handlers stay thin: they extract, call one `updraft-core` store function
 //! (or the auth module), and map the result to a page or a redirect.
 //!
-//! Built so far: sign-in (sessions, CSRF, throttling), roles and their
-//! permissions, the audit log of changes, and the DAG list with its pause
-//! toggle; `/health` and `/metrics` (public). The REST API is not built yet.
+//! Sign-in (sessions, CSRF, throttling), the pages (`pages/`), and the
+//! public `/health` and `/metrics`. The REST API is the `api` crate, which
+//! the binary mounts beside this router (neither knows the other).
 
 pub mod auth;
 mod error;
