@@ -9,12 +9,9 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::Value;
 use support::Updraft;
-use support::browser::{Server, free_port};
+use support::api_clients;
 
 const DAG: &str = "\
 from datetime import datetime
@@ -39,71 +36,22 @@ with DAG(dag_id='api_client_hitl', schedule=None, start_date=datetime(2026, 1, 1
     ApprovalOperator(task_id='gate', subject='Ship it?') >> BashOperator(task_id='after', bash_command='echo shipped')
 ";
 
-/// The venv's python, installed once per test process.
-fn client_python() -> PathBuf {
-    let out = Command::new(support::repo_root().join("scripts/api-clients.sh"))
-        .arg("install")
-        .output()
-        .expect("run scripts/api-clients.sh");
-    assert!(
-        out.status.success(),
-        "scripts/api-clients.sh install failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 // Invariant: scripts written for Airflow 3.1's official client work unchanged against Updraft.
 #[tokio::test]
 async fn official_v3_client_drives_a_run() {
-    let python = client_python();
+    let python = api_clients::client_python("v3");
     let u = Updraft::new().await;
     u.write_dag("api_client.py", DAG);
     u.write_dag("api_client_more.py", MORE_DAGS);
-    u.ok(&[
-        "users",
-        "create",
-        "--username",
-        "robot",
-        "--password",
-        "robot-pw-1",
-        "--role",
-        "Op",
-    ]);
-    let port = free_port().to_string();
-    let mut standalone = u.command(&["standalone"]);
-    standalone
-        .env("UPDRAFT__WEBSERVER__PORT", &port)
-        .env("UPDRAFT__WORKER__CONCURRENCY", "2");
-    let server = Server::start(standalone);
-    // The DAG is loaded by the standalone's processor: wait for it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let wanted = ["api_client", "api_client_daily", "api_client_hitl"];
-    while !wanted.iter().all(|w| u.dag_ids().iter().any(|d| d == w)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "DAG not loaded in 60 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let out = Command::new(&python)
-        .arg(support::repo_root().join("updraft/tests/api_clients/client_v3.py"))
-        .args(["--base-url", &server.base_url])
-        .args(["--user", "robot", "--password", "robot-pw-1"])
-        .args(["--dag-id", "api_client", "--task-id", "say"])
-        .output()
-        .expect("run the client script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stdout.lines().last().unwrap_or_default();
-    let json: Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("no JSON line ({e}):\nstdout: {stdout}\nstderr: {stderr}"));
-    eprintln!("client_v3.py: {json}");
-    assert!(
-        out.status.success() && json["ok"] == true,
-        "the official client failed: {json}\nstderr: {stderr}"
+    let server =
+        api_clients::standalone_with(&u, &["api_client", "api_client_daily", "api_client_hitl"])
+            .await;
+    let checks = &api_clients::run_script(
+        &python,
+        "client_v3.py",
+        &server,
+        &["--dag-id", "api_client", "--task-id", "say"],
     );
-    let checks = &json["checks"];
     assert_eq!(checks["run_state"], "success");
     assert_eq!(checks["xcom"], "hello-from-client");
     assert_eq!(checks["try_after_clear"], 2);

@@ -8,12 +8,9 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::Value;
 use support::Updraft;
-use support::browser::{Server, free_port};
+use support::api_clients;
 
 const DAG: &str = "\
 from datetime import datetime
@@ -33,76 +30,27 @@ with DAG(dag_id='api_client_v1_cron', schedule='0 3 * * *', start_date=datetime(
     EmptyOperator(task_id='noop')
 ";
 
-/// The venv's python, installed once per test process.
-fn client_python() -> PathBuf {
-    let out = Command::new(support::repo_root().join("scripts/api-clients.sh"))
-        .args(["install", "v2"])
-        .output()
-        .expect("run scripts/api-clients.sh");
-    assert!(
-        out.status.success(),
-        "scripts/api-clients.sh install failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 // Invariant: scripts written for Airflow 2.10's official client work unchanged against Updraft's /api/v1.
 #[tokio::test]
 async fn official_v2_client_drives_a_run_over_api_v1() {
-    let python = client_python();
+    let python = api_clients::client_python("v2");
     let u = Updraft::new().await;
     u.write_dag("api_client_v1.py", DAG);
     u.write_dag("api_client_v1_cron.py", CRON_DAG);
-    u.ok(&[
-        "users",
-        "create",
-        "--username",
-        "robot",
-        "--password",
-        "robot-pw-1",
-        "--role",
-        "Op",
-    ]);
-    let port = free_port().to_string();
-    let mut standalone = u.command(&["standalone"]);
-    standalone
-        .env("UPDRAFT__WEBSERVER__PORT", &port)
-        .env("UPDRAFT__WORKER__CONCURRENCY", "2");
-    let server = Server::start(standalone);
-    // The DAG is loaded by the standalone's processor: wait for it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let loaded = |ids: Vec<String>| {
-        ["api_client_v1", "api_client_v1_cron"]
-            .iter()
-            .all(|want| ids.iter().any(|d| d == want))
-    };
-    while !loaded(u.dag_ids()) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "DAG not loaded in 60 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let out = Command::new(&python)
-        .arg(support::repo_root().join("updraft/tests/api_clients/client_v2.py"))
-        .args(["--base-url", &server.base_url])
-        .args(["--user", "robot", "--password", "robot-pw-1"])
-        .args(["--dag-id", "api_client_v1", "--task-id", "say"])
-        .args(["--cron-dag-id", "api_client_v1_cron"])
-        .output()
-        .expect("run the client script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stdout.lines().last().unwrap_or_default();
-    let json: Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("no JSON line ({e}):\nstdout: {stdout}\nstderr: {stderr}"));
-    eprintln!("client_v2.py: {json}");
-    assert!(
-        out.status.success() && json["ok"] == true,
-        "the official client failed: {json}\nstderr: {stderr}"
+    let server = api_clients::standalone_with(&u, &["api_client_v1", "api_client_v1_cron"]).await;
+    let checks = &api_clients::run_script(
+        &python,
+        "client_v2.py",
+        &server,
+        &[
+            "--dag-id",
+            "api_client_v1",
+            "--task-id",
+            "say",
+            "--cron-dag-id",
+            "api_client_v1_cron",
+        ],
     );
-    let checks = &json["checks"];
     assert_eq!(checks["run_state"], "success");
     assert_eq!(checks["xcom"], "hello-from-v1");
     assert_eq!(checks["try_after_clear"], 2);

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 use updraft_testkit::TestDb;
 
+pub mod api_clients;
 pub mod browser;
 pub mod http;
 pub mod ti;
