@@ -5,7 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Site, location, text};
+use common::{Site, location};
 use updraft_webserver::Role;
 
 const DAG: &str = "grid_dag";
@@ -13,26 +13,6 @@ const SOURCE: &str =
     "from airflow import DAG\n# <script>alert(1)</script>\nwith DAG('grid_dag'):\n    pass\n";
 
 impl Site {
-    async fn sql(&self, sql: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(self.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{e}: {sql}"));
-    }
-
-    /// Signs in a user of `role` (created here); returns the session cookie.
-    async fn session(&self, role: &str) -> String {
-        let username = format!("u_{}", role.to_lowercase());
-        self.user(&username, "pw-123456", role).await;
-        self.login(&username, "pw-123456").await.0
-    }
-
-    async fn page(&self, path: &str, cookie: &str) -> String {
-        let res = self.get(path, Some(cookie)).await;
-        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-        text(res).await
-    }
-
     /// A DAG `start >> g.a >> g.inner.b >> end` (g, g.inner task groups),
     /// its source, and two runs: `r1` finished (g.a failed then succeeded on
     /// try 2), `r2` running with g.a running and the rest waiting.

@@ -13,25 +13,6 @@ const R1: &str = "scheduled__2026-01-01T00:00:00+00:00";
 const R1_SEG: &str = "scheduled__2026-01-01T00%3A00%3A00%2B00%3A00";
 
 impl Site {
-    async fn sql(&self, sql: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(self.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{e}: {sql}"));
-    }
-
-    async fn session(&self, role: &str) -> String {
-        let username = format!("u_{}", role.to_lowercase());
-        self.user(&username, "pw-123456", role).await;
-        self.login(&username, "pw-123456").await.0
-    }
-
-    async fn page(&self, path: &str, cookie: &str) -> String {
-        let res = self.get(path, Some(cookie)).await;
-        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-        text(res).await
-    }
-
     /// `start >> [g.a, g.b]`, `g.a >> end` labelled "yes", `g.b >> end`
     /// (task group g), plus a second DAG `other_dag`; runs: R1 finished
     /// (5 minutes, g.b failed, end upstream_failed), `r2` manual and running

@@ -5,25 +5,11 @@
 
 mod common;
 
-use axum::http::StatusCode;
 use common::{Site, text};
 
 const DAG: &str = "hitl_dag";
 
 impl Site {
-    async fn sql(&self, sql: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(self.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{e}: {sql}"));
-    }
-
-    async fn page(&self, path: &str, cookie: &str) -> String {
-        let res = self.get(path, Some(cookie)).await;
-        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-        text(res).await
-    }
-
     async fn ti_id(&self, task_id: &str) -> String {
         sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM task_instance WHERE task_id = $1")
             .bind(task_id)

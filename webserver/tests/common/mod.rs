@@ -53,6 +53,28 @@ impl Site {
         assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
     }
 
+    /// Runs SQL as it is (fixtures); panics with the statement on error.
+    pub async fn sql(&self, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(self.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+
+    /// Signs in a user of `role` (created here); returns the session cookie.
+    pub async fn session(&self, role: &str) -> String {
+        let username = format!("u_{}", role.to_lowercase());
+        self.user(&username, "pw-123456", role).await;
+        self.login(&username, "pw-123456").await.0
+    }
+
+    /// The body of a GET that must answer 200.
+    pub async fn page(&self, path: &str, cookie: &str) -> String {
+        let res = self.get(path, Some(cookie)).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        text(res).await
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Response<Body> {
         self.app.clone().oneshot(req).await.expect("response")
     }
