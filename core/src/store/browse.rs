@@ -50,7 +50,7 @@ pub struct RunFilter {
     pub run_after_lte: Option<DateTime<Utc>>,
 }
 
-/// A row of the DAG run list (and the run details page).
+/// A row of the DAG run list (one run by id: `run_catalog::one`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunRow {
     pub dag_id: String,
@@ -97,17 +97,6 @@ pub async fn runs(pool: &PgPool, f: &RunFilter, page: Paging) -> Result<Vec<RunR
     .bind(page.limit + 1)
     .bind(page.offset)
     .fetch_all(pool)
-    .await?)
-}
-
-/// One run (`None`: no such run).
-pub async fn run(pool: &PgPool, dag_id: &str, run_id: &str) -> Result<Option<RunRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM dag_run WHERE dag_id = $1 AND run_id = $2"
-    )))
-    .bind(dag_id)
-    .bind(run_id)
-    .fetch_optional(pool)
     .await?)
 }
 

@@ -159,7 +159,7 @@ async fn page(
         Some(id) => match runs.iter().find(|r| &r.run_id == id) {
             Some(r) => Some((r.run_id.clone(), r.state.clone())),
             // An older run than the picker shows.
-            None => match updraft_core::store::browse::run(&state.pool, &dag_id, id).await? {
+            None => match updraft_core::store::run_catalog::one(&state.pool, &dag_id, id).await? {
                 Some(r) => Some((r.run_id, r.state)),
                 None => return Ok(not_found(format!("Run {id} of DAG {dag_id} not found."))),
             },

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use chrono::Utc;
 use updraft_core::store::browse::{self, Order, Paging, TiFilter};
-use updraft_core::store::{dag_pages, hitl};
+use updraft_core::store::{dag_pages, hitl, run_catalog};
 
 use super::browse::{human_duration, run_seconds, ti_href, ti_state};
 use super::dag::{HeaderView, not_found, seg, when};
@@ -83,7 +83,7 @@ async fn details(
     let Some(header) = dag_pages::header(&state.pool, &dag_id).await? else {
         return Ok(not_found(format!("DAG {dag_id} not found.")));
     };
-    let Some(run) = browse::run(&state.pool, &dag_id, &run_id).await? else {
+    let Some(run) = run_catalog::one(&state.pool, &dag_id, &run_id).await? else {
         return Ok(not_found(format!(
             "Run {run_id} of DAG {dag_id} not found."
         )));
