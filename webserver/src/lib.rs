@@ -10,8 +10,6 @@ pub mod auth;
 mod error;
 mod pages;
 
-use std::future::Future;
-
 use axum::Router;
 use axum::middleware;
 use sqlx::PgPool;
@@ -66,21 +64,6 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::health::router())
         .merge(private)
         .with_state(state)
-}
-
-/// Serves on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // The peer address feeds the per-address sign-in throttle.
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }
 
 /// Serves only `/metrics` on `listener` (a scheduler or worker process's
